@@ -1,0 +1,17 @@
+"""Send a :class:`bot.replies.Reply` through rasa_sdk and return its slot events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.replies import Reply
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:
+    dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+    if reply.custom is not None:
+        dispatcher.utter_message(json_message=reply.custom)
+    return [SlotSet("failed_turns", reply.failed_turns)]

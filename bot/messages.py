@@ -1,0 +1,25 @@
+"""Message templates from ``data/messages.yml``, filled with the clinic's settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot import DATA_DIR
+from bot.settings import ClinicSettings, get_settings
+
+
+@lru_cache(maxsize=1)
+def _templates(path: Path = DATA_DIR / "messages.yml") -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def message(key: str, settings: ClinicSettings | None = None) -> str:
+    """The text for ``key`` with {clinic_name}, {clinic_call}... filled in."""
+    return str(_templates()[key]).format(**(settings or get_settings()).as_slots())
+
+
+def button_title(key: str) -> str:
+    return str(_templates()["buttons"][key])
