@@ -85,3 +85,16 @@ def test_messages_are_filled_with_clinic_settings(kb, search):
     reply = unsure_reply(kb, search, "zzz", RANKING, 5)
     assert "{" not in reply.text and "Roar Physio | Wellness" in reply.text
     assert isinstance(ClinicSettings("x").as_slots(), dict)
+
+
+def test_rest_body_validation():
+    from bot.channels import validate_rest_body
+
+    assert validate_rest_body({"sender": "v1", "message": "hi"}) is None
+    assert validate_rest_body({"sender": "v1", "message": ""}) is None
+    assert "JSON object" in validate_rest_body([])
+    assert "sender" in validate_rest_body({"message": "hi"})
+    assert "sender" in validate_rest_body({"sender": "  ", "message": "hi"})
+    assert "sender" in validate_rest_body({"sender": "x" * 500, "message": "hi"})
+    assert "message" in validate_rest_body({"sender": "v1", "message": 42})
+    assert "metadata" in validate_rest_body({"sender": "v1", "message": "hi", "metadata": [1]})

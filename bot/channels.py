@@ -1,0 +1,76 @@
+"""Input channels: Rasa's REST channel with request validation and no silent drops.
+
+Rasa's own REST channel answers a body like ``[]`` with a 500, gives every request
+without a ``sender`` the same shared conversation, logs the message text when
+processing fails, and returns an empty list when nothing was said. This subclass
+keeps its URL (/webhooks/rest/webhook) and payloads, and fixes those four things.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.messages import message
+
+logger = logging.getLogger(__name__)
+
+MAX_SENDER_LENGTH = 128
+
+
+def validate_rest_body(body: Any) -> str | None:
+    """Why a REST request body is unusable, or None when it is fine."""
+    if not isinstance(body, dict):
+        return 'The body must be a JSON object like {"sender": "visitor-1", "message": "is dry needling safe?"}.'
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_LENGTH:
+        return f'"sender" must be a non-empty string of at most {MAX_SENDER_LENGTH} characters identifying the conversation.'
+    if not isinstance(body.get("message"), str):
+        return '"message" must be a string.'
+    if "metadata" in body and not isinstance(body["metadata"], dict | None):
+        return '"metadata" must be a JSON object.'
+    return None
+
+
+class RestChannel(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("clinic_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = json.loads(request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                return response.json({"error": "The request body is not valid JSON."}, status=400)
+            problem = validate_rest_body(body)
+            if problem:
+                return response.json({"error": problem}, status=400)
+            sender = body["sender"].strip()
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(body["message"], collector, sender, input_channel=self.name(), metadata=body.get("metadata"))
+                )
+            except Exception as exc:  # never log the message text: it is health data
+                logger.error("REST message could not be processed (%s)", type(exc).__name__)
+            if not collector.messages:
+                return response.json([{"recipient_id": sender, "text": message("unavailable")}])
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,47 @@
+"""A small terminal client for the REST channel, for staff trying the assistant.
+
+Buttons are shown as a numbered list; typing the number sends that option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+
+import requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:5005/webhooks/rest/webhook")
+    args = parser.parse_args()
+    sender = f"cli-{uuid.uuid4().hex[:8]}"
+    options: list[dict] = []
+    print("Type your question (Ctrl-D to quit).")
+    while True:
+        try:
+            text = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if text.isdigit() and 1 <= int(text) <= len(options):
+            text = options[int(text) - 1]["payload"]
+        try:
+            replies = requests.post(args.url, json={"sender": sender, "message": text}, timeout=30).json()
+        except requests.RequestException as exc:
+            print(f"(cannot reach the assistant at {args.url}: {exc})")
+            continue
+        options = []
+        for reply in replies:
+            if "text" in reply:
+                print(f"bot> {reply['text']}")
+            for button in reply.get("buttons", []):
+                options.append(button)
+                print(f"     {len(options)}. {button['title']}")
+            if "custom" in reply:
+                print(f"     [payload] {json.dumps(reply['custom'])}")
+
+
+if __name__ == "__main__":
+    main()

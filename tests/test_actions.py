@@ -1,0 +1,76 @@
+"""The custom actions, run the way the action server runs them: Tracker in, messages and events out."""
+
+import asyncio
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answer import ActionAnswer
+from actions.fallback import ActionFallback, ActionNotCovered, ActionOutOfScope
+from actions.session import ActionSessionStart
+
+
+def tracker(text: str, intent: str, entities=None, ranking=None, failed_turns=0.0) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
+        "entities": entities or [],
+    }
+    return Tracker("visitor-1", {"failed_turns": failed_turns}, message, [], False, None, {}, "action_listen")
+
+
+def run(action, trk):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, trk, {}))
+    return dispatcher.messages, events
+
+
+def test_answer_sends_text_buttons_and_citation_payload():
+    messages, events = run(ActionAnswer(), tracker("is dry needling safe?", "ask_is_it_safe"))
+    text_msg, custom_msg = messages
+    assert text_msg["text"].startswith("Yes, when performed by a qualified and experienced practitioner")
+    assert "Sources: The Safety of Dry Needling" in text_msg["text"]
+    assert [b["title"] for b in text_msg["buttons"]][-2:] == ["Book an appointment", "Talk to a clinician"]
+    assert custom_msg["custom"]["topic"] == "ask_is_it_safe"
+    assert {"document": "Dry Needling Safety Sheet", "section": "Considerations"} in custom_msg["custom"]["sources"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "failed_turns", "value": 0.0}]
+
+
+def test_answer_focuses_on_the_side_effect_named():
+    entity = {"entity": "side_effect", "value": "bruising", "start": 12, "end": 18}
+    messages, _ = run(ActionAnswer(), tracker("will i bruise?", "ask_side_effects", [entity]))
+    assert "• Bruising:" in messages[0]["text"]
+    assert "Emotional Release" not in messages[0]["text"]
+
+
+def test_fallback_offers_likely_topics_then_a_clinician():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "ask_children", "confidence": 0.4}]
+    messages, events = run(ActionFallback(), tracker("qwerty", "nlu_fallback", ranking=ranking))
+    assert messages[0]["buttons"][0] == {"title": "Children", "payload": "/ask_children"}
+    assert events[0]["value"] == 1.0
+    messages, events = run(ActionFallback(), tracker("qwerty", "nlu_fallback", ranking=ranking, failed_turns=1.0))
+    assert messages[0]["buttons"][0]["title"] == "Talk to a clinician"
+
+
+def test_fallback_answers_gloves_question_from_the_documents():
+    messages, _ = run(ActionFallback(), tracker("do practitioners wear gloves?", "nlu_fallback"))
+    assert "Practitioners wash hands thoroughly and often wear gloves" in messages[0]["text"]
+    assert messages[1]["custom"]["sources"][0]["section"] == "Safety Measures Dry Needling Practitioners Follow"
+
+
+def test_out_of_scope_and_not_covered():
+    messages, _ = run(ActionOutOfScope(), tracker("what's the weather", "out_of_scope"))
+    assert "only help with questions about dry needling" in messages[0]["text"]
+    messages, _ = run(ActionNotCovered(), tracker("how much does it cost", "ask_not_covered"))
+    assert "doesn't cover that" in messages[0]["text"]
+    assert len(messages) == 1  # no passage, no citation payload
+
+
+def test_session_start_puts_clinic_settings_into_slots():
+    _, events = run(ActionSessionStart(), tracker("", "session_start"))
+    assert events[0]["event"] == "session_started"
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["clinic_name"] == "Roar Physio | Wellness"
+    assert slots["emergency_number"] == "911"
+    assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
