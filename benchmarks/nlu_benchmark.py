@@ -22,7 +22,6 @@ from pathlib import Path
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -69,6 +68,9 @@ def rasa_predictions(texts: list[str]) -> list[dict]:
 
     import logging
 
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # otherwise every parse (with its text) is printed
     logging.getLogger("rasa").setLevel(logging.WARNING)
     agent = Agent.load(str(MODEL))
     out = []

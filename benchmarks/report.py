@@ -47,6 +47,15 @@ def render() -> str:
         lines.append(f"| {row['threshold']:.1f} | {row['answered']:.1%} | {row['answered_correct']:.1%} | "
                      f"{row['wrong_answers']} | {row['sent_to_fallback']} |")
     lines += ["", "Confusion matrix: `benchmarks/results/nlu_confusion_matrix.png`; every error: `benchmarks/results/nlu.json`."]
+    retrieval_file = RESULTS / "retrieval.json"
+    if retrieval_file.exists():
+        r = json.loads(retrieval_file.read_text())
+        c = r["configured"]
+        lines += ["", f"**Document search** (`benchmarks/retrieval_benchmark.py`, {r['answerable']} answerable and "
+                  f"{r['unanswerable']} unanswerable questions): with min_score {c['min_score']} and min_coverage "
+                  f"{c['min_coverage']}, {c['answerable_recall']:.0%} of answerable questions get the right passage, "
+                  f"{c['answerable_wrong_passage']} get a wrong one, and {c['unanswerable_answered']} unanswerable "
+                  "questions get any passage."]
     latency_file = RESULTS / "latency.json"
     if latency_file.exists():
         lat = json.loads(latency_file.read_text())
