@@ -131,8 +131,10 @@ def main() -> None:
     (RESULTS / "latency.json").write_text(json.dumps(results, indent=2) + "\n")
     for name in ["sequential", "concurrent_8"]:
         r = results[name]
-        print(f"{name:13} p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  {r['messages_per_second']:6.1f} msg/s  ({r['messages']} messages)")
-    print(f"peak memory: Rasa server {results['peak_memory_mb']['rasa_server']} MB, action server {results['peak_memory_mb']['action_server']} MB")
+        print(f"{name:13} p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  "
+              f"{r['messages_per_second']:6.1f} msg/s  ({r['messages']} messages)")
+    memory = results["peak_memory_mb"]
+    print(f"peak memory: Rasa server {memory['rasa_server']} MB, action server {memory['action_server']} MB")
     if "training_seconds" in results:
         print(f"training time: {results['training_seconds']} s")
 

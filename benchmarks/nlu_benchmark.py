@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import re
-
 import subprocess
 import sys
 import time
@@ -64,10 +63,9 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
 
 def rasa_predictions(texts: list[str]) -> list[dict]:
     """Parse with the trained model; returns the raw top intent and its confidence."""
-    from rasa.core.agent import Agent
-
     import logging
 
+    from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # otherwise every parse (with its text) is printed
@@ -138,6 +136,19 @@ def threshold_sweep(gold: list[str], preds: list[dict]) -> list[dict]:
     return rows
 
 
+def tfidf_cross_validation(train: list[tuple[str, str]], folds: int = 5) -> dict:
+    """The TF-IDF baseline under stratified k-fold CV, to put the DIET CV score in context."""
+    from sklearn.model_selection import StratifiedKFold
+
+    texts, labels = [t for t, _ in train], [i for _, i in train]
+    pred = [""] * len(texts)
+    for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, labels):
+        fold_pred = tfidf_baseline([train[i] for i in train_idx], [texts[i] for i in test_idx])
+        for i, p in zip(test_idx, fold_pred, strict=True):
+            pred[i] = p
+    return {"folds": folds, **metrics(labels, pred)}
+
+
 def cross_validation(folds: int = 5) -> dict:
     out = RESULTS / "cv"
     started = time.monotonic()
@@ -183,7 +194,10 @@ def main() -> None:
         "excluded_identical_to_training": written - len(test),
         "train_examples": len(train),
         "rasa_diet": metrics(gold, raw),
-        "rasa_diet_with_fallback": {**metrics(gold, with_fallback), "fallback_rate": round(with_fallback.count("nlu_fallback") / len(gold), 4)},
+        "rasa_diet_with_fallback": {
+            **metrics(gold, with_fallback),
+            "fallback_rate": round(with_fallback.count("nlu_fallback") / len(gold), 4),
+        },
         "baseline_tfidf_logreg": metrics(gold, tfidf),
         "baseline_bm25_passages": metrics(gold, bm25),
         "fallback_threshold_sweep": threshold_sweep(gold, preds),
@@ -192,6 +206,7 @@ def main() -> None:
             for t, g, p in zip(texts, gold, preds, strict=True) if g != p["intent"]
         ],
     }
+    results["baseline_tfidf_cross_validation"] = tfidf_cross_validation(train)
     confusion_png(gold, raw, RESULTS / "nlu_confusion_matrix.png", "DIET on the held-out test file")
     if args.cv:
         results["cross_validation"] = cross_validation()
@@ -213,6 +228,8 @@ def main() -> None:
     if "cross_validation" in results:
         cv = results["cross_validation"]
         print(f"{cv['folds']}-fold cross-validation on training data: accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}")
+    tcv = results["baseline_tfidf_cross_validation"]
+    print(f"TF-IDF baseline, {tcv['folds']}-fold cross-validation: accuracy {tcv['accuracy']:.3f}, macro-F1 {tcv['macro_f1']:.3f}")
     print(f"Errors: {len(results['errors'])} (see benchmarks/results/nlu.json)")
 
 

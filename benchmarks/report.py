@@ -40,7 +40,9 @@ def render() -> str:
         lines.append(f"| {label} | {nlu[key]['accuracy']:.3f} | {nlu[key]['macro_f1']:.3f} |")
     if "cross_validation" in nlu:
         cv = nlu["cross_validation"]
-        lines += ["", f"**5-fold cross-validation** on the training data: accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}."]
+        tcv = nlu["baseline_tfidf_cross_validation"]
+        lines += ["", f"**5-fold cross-validation** on the training data: accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f} "
+                  f"(TF-IDF baseline under 5-fold CV: accuracy {tcv['accuracy']:.3f}, macro-F1 {tcv['macro_f1']:.3f})."]
     lines += ["", "**Fallback threshold sweep** on the held-out file (the threshold in `config.yml` is chosen from this):", "",
               "| threshold | answered by an intent | of those, correct | wrong answers | sent to fallback |", "|---|---|---|---|---|"]
     for row in nlu["fallback_threshold_sweep"]:

@@ -45,7 +45,7 @@ class TextCleaner(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TextCleaner":
+    ) -> TextCleaner:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

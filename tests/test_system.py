@@ -56,7 +56,14 @@ def test_short_conversation(servers):
 
 @pytest.mark.parametrize(
     "message",
-    ["", "   ", "🙂🙂🙂", "x" * 5000, "¿Es segura la punción seca durante el embarazo?", "<script>alert('x')</script><img src=x onerror=alert(1)>"],
+    [
+        "",
+        "   ",
+        "🙂🙂🙂",
+        "x" * 5000,
+        "¿Es segura la punción seca durante el embarazo?",
+        "<script>alert('x')</script><img src=x onerror=alert(1)>",
+    ],
     ids=["empty", "blank", "emoji", "5000-chars", "spanish", "html"],
 )
 def test_bad_input_gets_a_friendly_reply(servers, message):
