@@ -63,14 +63,19 @@ def peak_rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+TURNS_PER_CONVERSATION = 10  # a typical visit; each client then starts a new conversation
+
+
 def run_clients(url: str, clients: int, per_client: int) -> tuple[list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
 
     def client(n: int) -> None:
         session = requests.Session()
-        sender = f"bench-{n}-{uuid.uuid4().hex[:6]}"
+        sender = ""
         for i in range(per_client):
+            if i % TURNS_PER_CONVERSATION == 0:
+                sender = f"bench-{n}-{uuid.uuid4().hex[:8]}"
             started = time.perf_counter()
             response = session.post(url, json={"sender": sender, "message": QUESTIONS[(n + i) % len(QUESTIONS)]}, timeout=60)
             elapsed = (time.perf_counter() - started) * 1000
@@ -112,10 +117,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=300, help="messages per scenario")
     parser.add_argument("--train", action="store_true", help="also measure a full training run")
+    parser.add_argument("--tracker-store", choices=["sqlite", "memory"], default="sqlite",
+                        help="sqlite is what scripts/start uses (default)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": f"{os.cpu_count()} cores", "python": sys.version.split()[0]}
-    with running_servers() as servers:
+    results: dict = {"machine": f"{os.cpu_count()} cores", "python": sys.version.split()[0], "tracker_store": args.tracker_store}
+    with running_servers(tracker_store=args.tracker_store) as servers:
         run_clients(servers.webhook, 2, 20)  # warm-up: model graph, caches, connections
         latencies, seconds = run_clients(servers.webhook, 1, args.messages)
         results["sequential"] = summary(latencies, seconds)

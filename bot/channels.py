@@ -19,7 +19,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_speedups
 from bot.messages import message
+
+rasa_speedups.install()  # this module is loaded by every Rasa server started with credentials.yml
 
 logger = logging.getLogger(__name__)
 

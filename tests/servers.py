@@ -68,18 +68,16 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_servers(model: Path = MODEL, workdir: Path | None = None) -> Iterator[Servers]:
-    """Both servers with a private SQLite tracker store; stopped (with children) on exit."""
+def running_servers(model: Path = MODEL, workdir: Path | None = None, tracker_store: str = "sqlite") -> Iterator[Servers]:
+    """Both servers with a private tracker store (SQLite file or in memory); stopped (with children) on exit."""
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: run scripts/train first")
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(workdir or tmp)
         action_port, rasa_port = free_port(), free_port()
         endpoints = tmpdir / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmpdir / "trackers.db"}"\n'
-        )
+        store = f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmpdir / "trackers.db"}"\n' if tracker_store == "sqlite" else ""
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n{store}')
         env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         action_log, rasa_log = tmpdir / "actions.log", tmpdir / "rasa.log"
         actions = subprocess.Popen(
