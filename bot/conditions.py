@@ -1,0 +1,164 @@
+"""Detect conditions a visitor discloses, and whether the disclosure is about them, now.
+
+Target rules come from ``data/lexicon/conditions.yml`` and ConText cues from
+``data/lexicon/context.yml`` (on top of medspaCy's defaults). Each mention gets a
+role: ``patient`` (affirmed, about the visitor or the patient they speak for, now),
+``negated``, ``other_person``, ``hypothetical`` or ``historical``. Only ``patient``
+mentions lead to a clinician handoff.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+import yaml
+from loguru import logger as _loguru
+
+from bot import DATA_DIR
+from bot.spacy_pipeline import DEFAULT_PATH as SPACY_PATH
+
+_loguru.disable("PyRuSH")  # it logs every sentence's tokens at DEBUG: patient text must not reach logs
+_loguru.disable("medspacy")
+
+import medspacy  # noqa: E402,F401  (registers the medspaCy pipeline factories)
+from medspacy.context import ConTextRule  # noqa: E402
+from medspacy.ner import TargetRule  # noqa: E402
+
+ROLES = ("patient", "negated", "other_person", "hypothetical", "historical")
+LEXICON = DATA_DIR / "lexicon" / "conditions.yml"
+CONTEXT = DATA_DIR / "lexicon" / "context.yml"
+_CATEGORY = {
+    "negated": "NEGATED_EXISTENCE",
+    "other_person": "FAMILY",
+    "hypothetical": "HYPOTHETICAL",
+    "historical": "HISTORICAL",
+    "generic": "GENERIC",
+    "current": "CURRENT",
+}
+_DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
+_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+
+
+@dataclass(frozen=True)
+class ConditionGroup:
+    key: str
+    label: str
+    covered: bool
+    answer: tuple[str, str] | None
+    terms: tuple[str, ...]
+    patient_even_if_family: bool = False
+    max_child_age: int | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    group: str
+    text: str
+    start: int
+    end: int
+    role: str
+
+
+def load_groups(path: Path = LEXICON) -> dict[str, ConditionGroup]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
+    groups = {}
+    for key, spec in raw.items():
+        answer = tuple(spec["answer"]) if spec.get("answer") else None
+        groups[key] = ConditionGroup(
+            key=key,
+            label=str(spec["label"]),
+            covered=bool(spec.get("covered")),
+            answer=answer,  # type: ignore[arg-type]
+            terms=tuple(str(t).lower() for t in spec.get("terms") or ()),
+            patient_even_if_family=bool(spec.get("patient_even_if_family")),
+            max_child_age=spec.get("max_child_age"),
+        )
+    return groups
+
+
+def _age_patterns(max_age: int) -> list[list[dict]]:
+    """Token patterns for a young child: "my 6 year old", "my son is 8", "my daughter (7)"."""
+    ages = [str(n) for n in range(1, max_age + 1)] + _NUMBER_WORDS[:max_age]
+    ages += [f"{n}yo" for n in range(1, max_age + 1)] + [f"{n}y" for n in range(1, max_age + 1)]
+    relatives = ["son", "daughter", "kid", "child", "boy", "girl", "little", "youngest", "oldest"]
+    age = {"LOWER": {"IN": ages}}
+    year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
+    return [
+        [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
+        [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"LOWER": {"IN": ["is", "who", "'s", "("]}, "OP": "?"},
+         {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"}, age],
+    ]
+
+
+def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str], list[str]]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules: list[ConTextRule] = []
+    for role, category in _CATEGORY.items():
+        for entry in raw.get(role) or []:
+            cues = entry["cue"] if isinstance(entry["cue"], list) else [entry["cue"]]
+            for cue in cues:
+                rules.append(
+                    ConTextRule(
+                        str(cue), category, direction=_DIRECTION[entry.get("direction", "forward")],
+                        max_scope=entry.get("scope"),
+                    )
+                )
+    for cue in raw.get("pseudo") or []:
+        rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
+    return rules, {str(w).lower() for w in raw.get("first_person") or []}, [str(c) for c in raw.get("pseudo") or []]
+
+
+class ConditionDetector:
+    """medspaCy pipeline: sentencizer, target matcher (lexicon), ConText (cues)."""
+
+    def __init__(self, groups: dict[str, ConditionGroup] | None = None, spacy_path: Path = SPACY_PATH) -> None:
+        self.groups = groups or load_groups()
+        self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
+        self.nlp.add_pipe("sentencizer")
+        matcher = self.nlp.add_pipe("medspacy_target_matcher")
+        rules = []
+        for group in self.groups.values():
+            rules += [TargetRule(term, group.key) for term in group.terms]
+            if group.max_child_age:
+                rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
+        matcher.add(rules)
+        context = self.nlp.add_pipe("medspacy_context")
+        cue_rules, self.first_person, _ = _context_rules()
+        context.add(cue_rules)
+
+    def _has_first_person(self, sentence) -> bool:
+        return any(t.lower_ in self.first_person or t.lower_.replace("’", "'") in self.first_person for t in sentence) or bool(
+            re.search(r"\b(i'?m|i’m|ive|i've)\b", sentence.text.lower())
+        )
+
+    def role(self, span) -> str:
+        group = self.groups[span.label_]
+        categories = {m.category for m in span._.modifiers}
+        if "NEGATED_EXISTENCE" in categories:
+            return "negated"
+        if "HISTORICAL" in categories and "CURRENT" not in categories:
+            return "historical"
+        if "FAMILY" in categories and not group.patient_even_if_family:
+            return "other_person"
+        if "HYPOTHETICAL" in categories:
+            return "hypothetical"
+        if "GENERIC" in categories and not self._has_first_person(span.sent):
+            return "hypothetical"
+        return "patient"
+
+    def detect(self, text: str) -> list[Mention]:
+        doc = self.nlp(text or "")
+        return [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e)) for e in doc.ents]
+
+    def patient_conditions(self, text: str) -> list[str]:
+        """Groups disclosed about the patient, in order of mention, without repeats."""
+        return list(dict.fromkeys(m.group for m in self.detect(text) if m.role == "patient"))
+
+
+@lru_cache(maxsize=1)
+def get_detector() -> ConditionDetector:
+    return ConditionDetector()
