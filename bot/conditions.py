@@ -30,6 +30,7 @@ from medspacy.ner import TargetRule  # noqa: E402
 
 ROLES = ("patient", "negated", "other_person", "hypothetical", "historical")
 LEXICON = DATA_DIR / "lexicon" / "conditions.yml"
+RED_FLAGS = DATA_DIR / "lexicon" / "red_flags.yml"
 CONTEXT = DATA_DIR / "lexicon" / "context.yml"
 _CATEGORY = {
     "negated": "NEGATED_EXISTENCE",
@@ -45,6 +46,8 @@ _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve"
 
 @dataclass(frozen=True)
 class ConditionGroup:
+    """A lexicon group: a condition to disclose, or a red-flag symptom (kind)."""
+
     key: str
     label: str
     covered: bool
@@ -52,6 +55,7 @@ class ConditionGroup:
     terms: tuple[str, ...]
     patient_even_if_family: bool = False
     max_child_age: int | None = None
+    kind: str = "condition"  # or "red_flag"
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class Mention:
     role: str
 
 
-def load_groups(path: Path = LEXICON) -> dict[str, ConditionGroup]:
+def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, ConditionGroup]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
     groups = {}
     for key, spec in raw.items():
@@ -76,6 +80,7 @@ def load_groups(path: Path = LEXICON) -> dict[str, ConditionGroup]:
             terms=tuple(str(t).lower() for t in spec.get("terms") or ()),
             patient_even_if_family=bool(spec.get("patient_even_if_family")),
             max_child_age=spec.get("max_child_age"),
+            kind=kind,
         )
     return groups
 
@@ -116,7 +121,7 @@ class ConditionDetector:
     """medspaCy pipeline: sentencizer, target matcher (lexicon), ConText (cues)."""
 
     def __init__(self, groups: dict[str, ConditionGroup] | None = None, spacy_path: Path = SPACY_PATH) -> None:
-        self.groups = groups or load_groups()
+        self.groups = groups or {**load_groups(), **load_groups(RED_FLAGS, kind="red_flag")}
         self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
         matcher = self.nlp.add_pipe("medspacy_target_matcher")
@@ -137,7 +142,11 @@ class ConditionDetector:
 
     def role(self, span) -> str:
         group = self.groups[span.label_]
-        categories = {m.category for m in span._.modifiers}
+        # A cue inside the mention itself ("n't" in "can't breathe") says nothing about it.
+        categories = {
+            m.category for m in span._.modifiers
+            if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end
+        }
         if "NEGATED_EXISTENCE" in categories:
             return "negated"
         if "HISTORICAL" in categories and "CURRENT" not in categories:
@@ -155,8 +164,25 @@ class ConditionDetector:
         return [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e)) for e in doc.ents]
 
     def patient_conditions(self, text: str) -> list[str]:
-        """Groups disclosed about the patient, in order of mention, without repeats."""
-        return list(dict.fromkeys(m.group for m in self.detect(text) if m.role == "patient"))
+        """Conditions disclosed about the patient, in order of mention, without repeats."""
+        return self.analyse(text).conditions
+
+    def red_flags(self, text: str) -> list[str]:
+        """Red-flag symptoms someone has now (the visitor or anyone they speak for)."""
+        return self.analyse(text).red_flags
+
+    def analyse(self, text: str) -> Analysis:
+        mentions = self.detect(text)
+        conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
+        flags = [m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.role in ("patient", "other_person")]
+        return Analysis(mentions, list(dict.fromkeys(conditions)), list(dict.fromkeys(flags)))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    mentions: list[Mention]
+    conditions: list[str]  # lead to a clinician handoff
+    red_flags: list[str]  # lead to urgent-care guidance
 
 
 @lru_cache(maxsize=1)
