@@ -19,6 +19,7 @@ import yaml
 from loguru import logger as _loguru
 
 from bot import DATA_DIR
+from bot.lexicon import RED_FLAGS, ConditionGroup, load_groups
 from bot.spacy_pipeline import DEFAULT_PATH as SPACY_PATH
 
 _loguru.disable("PyRuSH")  # it logs every sentence's tokens at DEBUG: patient text must not reach logs
@@ -29,8 +30,6 @@ from medspacy.context import ConTextRule  # noqa: E402
 from medspacy.ner import TargetRule  # noqa: E402
 
 ROLES = ("patient", "negated", "other_person", "hypothetical", "historical")
-LEXICON = DATA_DIR / "lexicon" / "conditions.yml"
-RED_FLAGS = DATA_DIR / "lexicon" / "red_flags.yml"
 CONTEXT = DATA_DIR / "lexicon" / "context.yml"
 _CATEGORY = {
     "negated": "NEGATED_EXISTENCE",
@@ -39,23 +38,10 @@ _CATEGORY = {
     "historical": "HISTORICAL",
     "generic": "GENERIC",
     "current": "CURRENT",
+    "proxy": "PROXY",
 }
 _DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
-
-
-@dataclass(frozen=True)
-class ConditionGroup:
-    """A lexicon group: a condition to disclose, or a red-flag symptom (kind)."""
-
-    key: str
-    label: str
-    covered: bool
-    answer: tuple[str, str] | None
-    terms: tuple[str, ...]
-    patient_even_if_family: bool = False
-    max_child_age: int | None = None
-    kind: str = "condition"  # or "red_flag"
 
 
 @dataclass(frozen=True)
@@ -67,24 +53,6 @@ class Mention:
     role: str
 
 
-def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, ConditionGroup]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
-    groups = {}
-    for key, spec in raw.items():
-        answer = tuple(spec["answer"]) if spec.get("answer") else None
-        groups[key] = ConditionGroup(
-            key=key,
-            label=str(spec["label"]),
-            covered=bool(spec.get("covered")),
-            answer=answer,  # type: ignore[arg-type]
-            terms=tuple(str(t).lower() for t in spec.get("terms") or ()),
-            patient_even_if_family=bool(spec.get("patient_even_if_family")),
-            max_child_age=spec.get("max_child_age"),
-            kind=kind,
-        )
-    return groups
-
-
 def _age_patterns(max_age: int) -> list[list[dict]]:
     """Token patterns for a young child: "my 6 year old", "my son is 8", "my daughter (7)"."""
     ages = [str(n) for n in range(1, max_age + 1)] + _NUMBER_WORDS[:max_age]
@@ -92,8 +60,10 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     relatives = ["son", "daughter", "kid", "child", "boy", "girl", "little", "youngest", "oldest"]
     age = {"LOWER": {"IN": ages}}
     year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
+    pronoun = {"LOWER": {"IN": ["she's", "he's", "shes", "hes", "she", "he"]}}
     return [
         [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
+        [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
         [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"LOWER": {"IN": ["is", "who", "'s", "("]}, "OP": "?"},
          {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"}, age],
     ]
@@ -151,7 +121,7 @@ class ConditionDetector:
             return "negated"
         if "HISTORICAL" in categories and "CURRENT" not in categories:
             return "historical"
-        if "FAMILY" in categories and not group.patient_even_if_family:
+        if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories:
             return "other_person"
         if "HYPOTHETICAL" in categories:
             return "hypothetical"

@@ -36,6 +36,7 @@ class Topic:
     title: str
     items: tuple[Item, ...]
     related: tuple[str, ...]
+    seek_help: bool = False  # append when to get emergency care (side effects, risks)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class KnowledgeBase:
                 str(spec["title"]),
                 _parse_items(spec.get("answer"), intent),
                 tuple(spec.get("related") or ()),
+                bool(spec.get("seek_help", False)),
             )
         self.focused: dict[tuple[str, str], FocusedAnswer] = {}
         for entity, values in (topic_map.get("entities") or {}).items():

@@ -16,9 +16,9 @@ def _templates(path: Path = DATA_DIR / "messages.yml") -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-def message(key: str, settings: ClinicSettings | None = None) -> str:
-    """The text for ``key`` with {clinic_name}, {clinic_call}... filled in."""
-    return str(_templates()[key]).format(**(settings or get_settings()).as_slots())
+def message(key: str, settings: ClinicSettings | None = None, **values: str) -> str:
+    """The text for ``key`` with {clinic_name}, {clinic_call}... and any ``values`` filled in."""
+    return str(_templates()[key]).format(**(settings or get_settings()).as_slots(), **values)
 
 
 def button_title(key: str) -> str:

@@ -35,7 +35,11 @@ def topic_buttons(kb: KnowledgeBase, intents: list[str] | tuple[str, ...]) -> li
 def answer_reply(answer: Answer, kb: KnowledgeBase) -> Reply:
     """A knowledge answer: passages with sources, related topics, booking and clinician."""
     buttons = topic_buttons(kb, answer.related) + [BOOK_BUTTON, CLINICIAN_BUTTON]
-    return Reply(text=answer.text, buttons=buttons, custom=answer.payload, failed_turns=0.0)
+    text = answer.text
+    topic = kb.topics.get(answer.topic)
+    if topic is not None and topic.seek_help:
+        text += "\n\n" + message("seek_help")
+    return Reply(text=text, buttons=buttons, custom=answer.payload, failed_turns=0.0)
 
 
 def knowledge_reply(kb: KnowledgeBase, intent: str, entities: list[tuple[str, str]]) -> Reply | None:

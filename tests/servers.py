@@ -68,7 +68,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_servers(model: Path = MODEL, workdir: Path | None = None, tracker_store: str = "sqlite") -> Iterator[Servers]:
+def running_servers(
+    model: Path = MODEL, workdir: Path | None = None, tracker_store: str = "sqlite", extra_env: dict[str, str] | None = None
+) -> Iterator[Servers]:
     """Both servers with a private tracker store (SQLite file or in memory); stopped (with children) on exit."""
     if not model.exists():
         raise FileNotFoundError(f"{model} is missing: run scripts/train first")
@@ -79,6 +81,8 @@ def running_servers(model: Path = MODEL, workdir: Path | None = None, tracker_st
         store = f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmpdir / "trackers.db"}"\n' if tracker_store == "sqlite" else ""
         endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n{store}')
         env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env["HANDOFF_DATABASE_URL"] = f"sqlite:///{tmpdir / 'handoffs.db'}"  # never the clinic's real store
+        env.update(extra_env or {})
         action_log, rasa_log = tmpdir / "actions.log", tmpdir / "rasa.log"
         actions = subprocess.Popen(
             [RASA, "run", "actions", "--actions", "actions", "--port", str(action_port)],

@@ -74,3 +74,46 @@ def test_session_start_puts_clinic_settings_into_slots():
     assert slots["clinic_name"] == "Roar Physio | Wellness"
     assert slots["emergency_number"] == "911"
     assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
+
+
+def form_tracker(slots: dict) -> Tracker:
+    message = {"text": "(403) 555-0123", "intent": {"name": "nlu_fallback", "confidence": 0.4}, "entities": []}
+    return Tracker("visitor-2", slots, message, [], False, None, {}, "handoff_form")
+
+
+def test_submit_when_the_database_is_down_asks_to_call_and_claims_nothing(monkeypatch):
+    from actions import handoff
+    from bot.handoff_store import HandoffStore
+
+    monkeypatch.setattr(handoff, "get_store", lambda: HandoffStore("postgresql+psycopg2://nobody@127.0.0.1:1/none"))
+    slots = {"consent": True, "contact_name": "Sam", "contact_value": "+14035550123",
+             "handoff_reason": "contraindication", "handoff_conditions": ["pregnancy"]}
+    messages, events = run(handoff.ActionSubmitHandoff(), form_tracker(slots))
+    assert "couldn't save your request" in messages[0]["text"]
+    assert "will contact you" not in messages[0]["text"]
+    assert {"event": "slot", "timestamp": None, "name": "contact_value", "value": None} in events
+
+
+def test_submit_stores_the_record_before_confirming(monkeypatch, tmp_path):
+    from actions import handoff
+    from bot.handoff_store import HandoffStore
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'h.db'}")
+    monkeypatch.setattr(handoff, "get_store", lambda: store)
+    slots = {"consent": True, "contact_name": "Sam", "contact_value": "+14035550123",
+             "handoff_reason": "contraindication", "handoff_conditions": ["pregnancy"]}
+    messages, _ = run(handoff.ActionSubmitHandoff(), form_tracker(slots))
+    assert "will contact you at +1 ••• ••• 0123" in messages[0]["text"]
+    (record,) = store.list()
+    assert (record.conversation_id, record.conditions, record.contact) == ("visitor-2", ["pregnancy"], "+14035550123")
+
+
+def test_declined_consent_never_touches_the_store(monkeypatch):
+    from actions import handoff
+
+    def no_store():
+        raise AssertionError("the store must not be used without consent")
+
+    monkeypatch.setattr(handoff, "get_store", no_store)
+    messages, _ = run(handoff.ActionSubmitHandoff(), form_tracker({"consent": False}))
+    assert "nothing has been stored" in messages[0]["text"]

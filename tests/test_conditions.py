@@ -2,7 +2,8 @@
 
 import pytest
 
-from bot.conditions import get_detector, load_groups
+from bot.conditions import get_detector
+from bot.lexicon import load_groups
 
 # (message, groups that must lead to a handoff; empty = no handoff)
 HANDOFF = [

@@ -137,3 +137,10 @@ def test_invalid_topic_map_is_reported(kb):
     assert "unknown passage 'blog/nope/p1'" in message
     assert "has no sentence 9" in message
     assert "related intent 'ask_y'" in message
+
+
+def test_side_effect_answers_say_when_to_seek_emergency_care(kb):
+    reply = answer_reply(kb.answer("ask_side_effects", [("side_effect", "soreness")]), kb)
+    assert "• Muscle Soreness:" in reply.text
+    assert reply.text.endswith("call 911 or go to emergency care now.")
+    assert "emergency" not in answer_reply(kb.answer("ask_vs_acupuncture"), kb).text

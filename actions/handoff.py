@@ -1,0 +1,163 @@
+"""Clinician handoff: disclosure or request -> documents' answer -> consent-first form -> stored record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.dispatch import send
+from bot.contact import mask, parse_contact
+from bot.handoff import confirmation, handoff_intro, urgent_reply
+from bot.handoff_store import HandoffStore, HandoffStoreError, OutboxWorker
+from bot.knowledge import get_knowledge_base
+from bot.lexicon import all_groups
+from bot.messages import button_title, message
+
+logger = logging.getLogger(__name__)
+FORM_SLOTS = ("consent", "contact_name", "contact_value")
+
+
+@lru_cache(maxsize=1)
+def get_store() -> HandoffStore:
+    """One store per action server; the webhook outbox worker runs when a webhook is configured."""
+    store = HandoffStore.from_env()
+    if store.webhook_url:
+        OutboxWorker(store).start()
+    return store
+
+
+def entity_values(tracker: Tracker, entity: str, roles: tuple[str, ...]) -> list[str]:
+    values = [e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == entity and e.get("role") in roles]
+    return list(dict.fromkeys(values))
+
+
+def clear_form() -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+class ActionHandoffStart(Action):
+    """First reply of every handoff; the form (consent, name, contact) follows."""
+
+    def name(self) -> str:
+        return "action_handoff_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        conditions = entity_values(tracker, "condition", ("patient",))
+        reason = "contraindication" if conditions else "clinician_request"
+        send(dispatcher, handoff_intro(get_knowledge_base(), all_groups(), conditions, reason))
+        return [SlotSet("handoff_reason", reason), SlotSet("handoff_conditions", conditions), *clear_form()]
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        # Declining consent ends the form at once: nothing else is asked or kept.
+        return [] if tracker.get_slot("consent") is False else domain_slots
+
+    def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        name = " ".join(str(value or "").split())[:100]
+        return {"contact_name": name or None}
+
+    def validate_contact_value(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        contact = parse_contact(str(value or ""))
+        if contact is None:
+            dispatcher.utter_message(text=message("invalid_contact"))
+            return {"contact_value": None}
+        return {"contact_value": contact.value}
+
+
+class ActionSubmitHandoff(Action):
+    """Store the request (committed first), then tell the visitor; on failure, ask them to call."""
+
+    def name(self) -> str:
+        return "action_submit_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        if tracker.get_slot("consent") is not True:
+            dispatcher.utter_message(text=message("consent_declined"))
+            return clear_form()
+        name, contact = tracker.get_slot("contact_name"), parse_contact(tracker.get_slot("contact_value") or "")
+        try:
+            record = get_store().create(
+                conversation_id=tracker.sender_id,
+                reason=tracker.get_slot("handoff_reason") or "clinician_request",
+                conditions=tracker.get_slot("handoff_conditions") or [],
+                name=name,
+                contact=contact,
+                consent_at=datetime.now(UTC),
+            )
+        except (HandoffStoreError, ValueError) as exc:
+            logger.error("handoff could not be stored (%s)", type(exc).__name__)
+            dispatcher.utter_message(text=message("handoff_failed"))
+            return clear_form()
+        logger.info("handoff %s stored", record.id)
+        dispatcher.utter_message(text=confirmation(name or "", mask(contact) if contact else ""))
+        return clear_form()
+
+
+class ActionHandoffStopped(Action):
+    def name(self) -> str:
+        return "action_handoff_stopped"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=message("handoff_stopped"))
+        return clear_form()
+
+
+class ActionUrgent(Action):
+    """Red flag: emergency guidance first, then the clinic's number; an urgent record without personal data."""
+
+    def name(self) -> str:
+        return "action_urgent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        flags = entity_values(tracker, "red_flag", ("patient", "other_person"))
+        send(dispatcher, urgent_reply(all_groups(), flags))
+        dispatcher.utter_message(text=message("urgent_followup"))
+        try:
+            record = get_store().create(conversation_id=tracker.sender_id, reason="urgent", conditions=flags)
+            logger.info("urgent handoff %s stored", record.id)
+        except (HandoffStoreError, ValueError) as exc:
+            logger.error("urgent handoff could not be stored (%s)", type(exc).__name__)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *clear_form()]
+
+
+class _Ask(Action):
+    """The form's questions come from data/messages.yml like every other message."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        buttons = []
+        if self.slot == "consent":
+            buttons = [{"title": button_title("consent_yes"), "payload": "/affirm"},
+                       {"title": button_title("consent_no"), "payload": "/deny"}]
+        dispatcher.utter_message(text=message(f"ask_{self.slot}"), buttons=buttons)
+        return []
+
+
+class ActionAskConsent(_Ask):
+    slot = "consent"
+
+
+class ActionAskContactName(_Ask):
+    slot = "contact_name"
+
+
+class ActionAskContactValue(_Ask):
+    slot = "contact_value"

@@ -1,0 +1,69 @@
+"""Safety layer benchmark on benchmarks/data/safety_eval.yml (written independently of the
+lexicons and the tests): handoff precision/recall, red-flag recall, false urgent alarms on
+mild after-effects, and the latency the layer adds per message.
+
+    python benchmarks/safety_benchmark.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.conditions import get_detector  # noqa: E402
+
+EVAL = ROOT / "benchmarks" / "data" / "safety_eval.yml"
+FIRST_RUN = {"handoff_recall": 0.833, "handoff_precision": 0.909, "red_flag_recall": 0.686, "mild_false_urgent": 1}
+RESULTS = ROOT / "benchmarks" / "results" / "safety.json"
+
+
+def main() -> None:
+    data = yaml.safe_load(EVAL.read_text())
+    detector = get_detector()
+    handoff = {t: bool(detector.patient_conditions(t)) for t in data["handoff"] + data["no_handoff"]}
+    tp = sum(handoff[t] for t in data["handoff"])
+    fp = sum(handoff[t] for t in data["no_handoff"])
+    urgent_hits = [t for t in data["urgent"] if detector.red_flags(t)]
+    false_alarms = [t for t in data["mild"] if detector.red_flags(t)]
+    timings = []
+    every = [t for key in ("handoff", "no_handoff", "urgent", "mild") for t in data[key]]
+    for _ in range(3):
+        for text in every:
+            started = time.perf_counter()
+            detector.analyse(text)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    result = {
+        "eval_file": str(EVAL.relative_to(ROOT)),
+        "counts": {k: len(v) for k, v in data.items()},
+        "handoff_recall": round(tp / len(data["handoff"]), 3),
+        "handoff_precision": round(tp / max(1, tp + fp), 3),
+        "red_flag_recall": round(len(urgent_hits) / len(data["urgent"]), 3),
+        "mild_false_urgent": len(false_alarms),
+        "latency_ms": {"p50": round(statistics.median(timings), 2), "p95": round(timings[int(0.95 * len(timings))], 2)},
+        "missed_handoffs": [t for t in data["handoff"] if not handoff[t]],
+        "false_handoffs": [t for t in data["no_handoff"] if handoff[t]],
+        "missed_red_flags": [t for t in data["urgent"] if t not in urgent_hits],
+        "false_urgent": false_alarms,
+    }
+    # The first run, before anyone looked at this file's errors, is kept: it is the honest
+    # held-out measure. Later runs include lexicon fixes made after reading those errors.
+    result["first_run_before_fixes"] = FIRST_RUN
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"handoff: recall {result['handoff_recall']:.3f}, precision {result['handoff_precision']:.3f} "
+          f"({len(data['handoff'])} disclosures, {len(data['no_handoff'])} non-disclosures)")
+    print(f"red flags: recall {result['red_flag_recall']:.3f} ({len(data['urgent'])}); "
+          f"mild after-effects wrongly urgent: {len(false_alarms)} of {len(data['mild'])}")
+    print(f"latency added per message: p50 {result['latency_ms']['p50']} ms, p95 {result['latency_ms']['p95']} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Replies of the safety layer: disclosures routed to a clinician, and red flags.
+
+Pure functions: what the documents say about each disclosed condition (with
+sources), the plain statement that a clinician must review, and the payloads a
+web page or the clinic's system reads. Never a personal clearance.
+"""
+
+from __future__ import annotations
+
+from bot.knowledge import KnowledgeBase
+from bot.lexicon import ConditionGroup
+from bot.messages import message
+from bot.replies import Reply
+
+
+def _join(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def handoff_intro(kb: KnowledgeBase, groups: dict[str, ConditionGroup], conditions: list[str], reason: str) -> Reply:
+    """First reply of a handoff: the documents on each condition, then why a clinician must review."""
+    known = [groups[c] for c in conditions if c in groups]
+    parts: list[str] = []
+    sources: list[dict[str, str]] = []
+    answered: set[tuple[str, str]] = set()
+    for group in known:
+        if group.covered and group.answer and tuple(group.answer) not in answered:
+            answered.add(tuple(group.answer))
+            answer = kb.answer("ask_who_should_avoid", [tuple(group.answer)])
+            if answer:
+                parts.append(answer.body)
+                sources += [s for s in answer.sources if s not in sources]
+        elif not group.covered:
+            parts.append(message("handoff_not_covered", label=group.label))
+    if known:
+        parts.append(message("handoff_review", labels=_join([g.label for g in known])))
+    else:
+        parts.append(message("handoff_request"))
+    if sources:
+        parts.append("Sources: " + "; ".join(f"{s['document']} – {s['section']}" for s in sources))
+    payload = {"handoff": {"reason": reason, "conditions": [g.key for g in known]}}
+    if sources:
+        payload["sources"] = sources
+    return Reply("\n\n".join(parts), [], custom=payload)
+
+
+def urgent_reply(groups: dict[str, ConditionGroup], red_flags: list[str]) -> Reply:
+    """Emergency guidance first; the clinic's number follows in a second message."""
+    labels = [groups[f].label for f in red_flags if f in groups] or ["These symptoms"]
+    symptoms = _join(labels)
+    text = message("urgent", symptoms=symptoms[0].upper() + symptoms[1:])
+    return Reply(text, [], custom={"urgent": True, "red_flags": red_flags})
+
+
+def confirmation(name: str, contact_display: str) -> str:
+    return message("handoff_confirmed", name=name, contact=contact_display)
