@@ -58,6 +58,20 @@ def render() -> str:
                   f"{c['min_coverage']}, {c['answerable_recall']:.0%} of answerable questions get the right passage, "
                   f"{c['answerable_wrong_passage']} get a wrong one, and {c['unanswerable_answered']} unanswerable "
                   "questions get any passage."]
+    safety_file = RESULTS / "safety.json"
+    if safety_file.exists():
+        sf = json.loads(safety_file.read_text())
+        first = sf["first_run_before_fixes"]
+        c = sf["counts"]
+        lines += ["", f"**Safety layer** (`benchmarks/safety_benchmark.py` on `{sf['eval_file']}`, written independently of the "
+                  f"lexicons and tests: {c['handoff']} disclosures, {c['no_handoff']} non-disclosures, {c['urgent']} red flags, "
+                  f"{c['mild']} mild after-effects):", "",
+                  "| run | handoff recall | handoff precision | red-flag recall | mild wrongly urgent |", "|---|---|---|---|---|",
+                  f"| first run, before reading its errors (held-out) | {first['handoff_recall']:.3f} | {first['handoff_precision']:.3f} | "
+                  f"{first['red_flag_recall']:.3f} | {first['mild_false_urgent']} |",
+                  f"| now, after general lexicon and cue fixes (no longer held-out) | {sf['handoff_recall']:.3f} | "
+                  f"{sf['handoff_precision']:.3f} | {sf['red_flag_recall']:.3f} | {sf['mild_false_urgent']} |", "",
+                  f"Latency the layer adds per message: p50 {sf['latency_ms']['p50']} ms, p95 {sf['latency_ms']['p95']} ms."]
     latency_file = RESULTS / "latency.json"
     if latency_file.exists():
         lat = json.loads(latency_file.read_text())

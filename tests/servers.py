@@ -69,7 +69,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def running_servers(
-    model: Path = MODEL, workdir: Path | None = None, tracker_store: str = "sqlite", extra_env: dict[str, str] | None = None
+    model: Path = MODEL,
+    workdir: Path | None = None,
+    tracker_store: str = "sqlite",
+    extra_env: dict[str, str] | None = None,
+    api_token: str | None = None,
 ) -> Iterator[Servers]:
     """Both servers with a private tracker store (SQLite file or in memory); stopped (with children) on exit."""
     if not model.exists():
@@ -90,7 +94,8 @@ def running_servers(
         )
         rasa = subprocess.Popen(
             [RASA, "run", "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
-             "--interface", "127.0.0.1", "--port", str(rasa_port)],
+             "--interface", "127.0.0.1", "--port", str(rasa_port),
+             *(["--enable-api", "--auth-token", api_token] if api_token else [])],
             cwd=PROJECT_ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         try:

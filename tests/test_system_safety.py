@@ -9,12 +9,14 @@ import pytest
 from bot.handoff_store import HandoffStore
 from tests.servers import running_servers
 
+API_TOKEN = "test-token-" + uuid.uuid4().hex
+
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     db = tmp_path_factory.mktemp("handoffs") / "handoffs.db"
     url = f"sqlite:///{db}"
-    with running_servers(extra_env={"HANDOFF_DATABASE_URL": url}) as s:
+    with running_servers(extra_env={"HANDOFF_DATABASE_URL": url}, api_token=API_TOKEN) as s:
         s.store = HandoffStore(url)
         yield s
 
@@ -127,3 +129,14 @@ def test_mild_after_effect_is_not_urgent(servers):
     assert not any(p.get("urgent") for p in payloads(reply))
     assert "• Muscle Soreness:" in texts(reply)  # the documents' passage
     assert texts(reply).rstrip().endswith("call 911 or go to emergency care now.")  # when to seek help
+
+
+def test_model_parse_shows_condition_entities_with_roles_and_needs_the_token(servers):
+    import requests
+
+    url = f"{servers.rasa_url}/model/parse"
+    assert requests.post(url, json={"text": "I'm on Eliquis"}, timeout=10).status_code == 401
+    parsed = requests.post(url, params={"token": API_TOKEN}, json={"text": "I'm on Eliquis but my mom takes warfarin"}, timeout=10).json()
+    conditions = {(e["value"], e["role"]) for e in parsed["entities"] if e["entity"] == "condition"}
+    assert conditions == {("blood_thinners", "patient"), ("blood_thinners", "other_person")}
+    assert parsed["intent"]["name"] == "disclose_condition"
