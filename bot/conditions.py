@@ -41,6 +41,10 @@ _CATEGORY = {
     "proxy": "PROXY",
 }
 _DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
+_QUESTION_WORDS = {"can", "could", "is", "are", "does", "do", "should", "would", "will", "what", "how", "which", "when",
+                   "where", "who", "why", "any", "safe"}
+_FRAGMENT_OPENERS = {"on", "currently", "also", "just", "still", "been", "taking", "hi", "hey", "hello", "ok", "so", "well",
+                     "and", "but", "btw", "fyi", "have", "got"}
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
 
 
@@ -125,9 +129,25 @@ class ConditionDetector:
             return "other_person"
         if "HYPOTHETICAL" in categories:
             return "hypothetical"
-        if "GENERIC" in categories and not self._has_first_person(span.sent):
-            return "hypothetical"
+        if not self._has_first_person(span.sent):
+            if "GENERIC" in categories:
+                return "hypothetical"
+            # A question with no "I/my" is a general question ("dry needling low bone density safe?"),
+            # unless the condition opens the sentence as a fragment ("on thinners, will that matter?")
+            # or is marked as current ("currently on plavix, ok?").
+            if self._is_question(span.sent) and not self._opens_sentence(span) and "CURRENT" not in categories:
+                return "hypothetical"
         return "patient"
+
+    @staticmethod
+    def _is_question(sentence) -> bool:
+        first = next((t.lower_ for t in sentence if not t.is_punct), "")
+        return sentence.text.rstrip().endswith("?") or first in _QUESTION_WORDS
+
+    @staticmethod
+    def _opens_sentence(span) -> bool:
+        before = [t.lower_ for t in span.sent if t.i < span.start and not t.is_punct]
+        return set(before) <= _FRAGMENT_OPENERS
 
     def detect(self, text: str) -> list[Mention]:
         doc = self.nlp(text or "")
