@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.dispatch import send
 from bot.contact import mask, parse_contact
-from bot.handoff import confirmation, handoff_intro, urgent_reply
+from bot.handoff import confirmation, handoff_intro, looks_like_question, urgent_reply
 from bot.handoff_store import HandoffStore, HandoffStoreError, OutboxWorker
 from bot.knowledge import get_knowledge_base
 from bot.lexicon import all_groups
@@ -63,6 +63,22 @@ class ValidateHandoffForm(FormValidationAction):
                              domain: DomainDict) -> list[str]:
         # Declining consent ends the form at once: nothing else is asked or kept.
         return [] if tracker.get_slot("consent") is False else domain_slots
+
+    def _free_text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != slot:
+            return {}
+        message = tracker.latest_message
+        text = (message.get("text") or "").strip()
+        intent = message.get("intent") or {}
+        if not text or text.startswith("/") or looks_like_question(text, intent.get("name") or "", intent.get("confidence") or 0.0):
+            return {}  # nothing extracted: the form steps aside, the question is answered, the form asks again
+        return {slot: text}
+
+    async def extract_contact_name(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self._free_text(tracker, "contact_name")
+
+    async def extract_contact_value(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self._free_text(tracker, "contact_value")
 
     def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> dict[str, Any]:

@@ -54,3 +54,22 @@ def urgent_reply(groups: dict[str, ConditionGroup], red_flags: list[str]) -> Rep
 
 def confirmation(name: str, contact_display: str) -> str:
     return message("handoff_confirmed", name=name, contact=contact_display)
+
+
+_QUESTION_WORDS = {"what", "how", "why", "when", "where", "who", "which", "can", "could", "does", "do", "is", "are",
+                   "will", "would", "should", "may", "might"}
+_NOT_ANSWERS = {"stop", "report_urgent_symptom", "disclose_condition", "bot_challenge", "book_appointment", "ask_not_covered"}
+
+
+def looks_like_question(text: str, intent: str, confidence: float) -> bool:
+    """During the form, is this message a question (answer it) rather than the value asked for?
+
+    A name or a phone number can be classified as any intent, so the intent alone is not
+    enough: it must also look like a question or be a confident, longer message.
+    """
+    if intent in _NOT_ANSWERS:
+        return True
+    if not intent.startswith("ask_"):
+        return False
+    words = text.lower().split()
+    return text.rstrip().endswith("?") or (bool(words) and words[0] in _QUESTION_WORDS) or (len(words) >= 5 and confidence >= 0.8)

@@ -117,3 +117,14 @@ def test_declined_consent_never_touches_the_store(monkeypatch):
     monkeypatch.setattr(handoff, "get_store", no_store)
     messages, _ = run(handoff.ActionSubmitHandoff(), form_tracker({"consent": False}))
     assert "nothing has been stored" in messages[0]["text"]
+
+
+def test_names_and_numbers_are_answers_even_when_classified_as_questions():
+    from bot.handoff import looks_like_question
+
+    assert not looks_like_question("Sam Lee", "ask_is_it_safe", 0.93)
+    assert not looks_like_question("(403) 555-0123", "out_of_scope", 0.96)
+    assert not looks_like_question("jo@example.com", "nlu_fallback", 0.5)
+    assert looks_like_question("does dry needling hurt?", "ask_does_it_hurt", 0.99)
+    assert looks_like_question("what about bruising", "ask_side_effects", 0.7)
+    assert looks_like_question("stop", "stop", 0.97)
