@@ -73,7 +73,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     ]
 
 
-def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str], list[str]]:
+def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     rules: list[ConTextRule] = []
     for role, category in _CATEGORY.items():
@@ -88,7 +88,7 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str], l
                 )
     for cue in raw.get("pseudo") or []:
         rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
-    return rules, {str(w).lower() for w in raw.get("first_person") or []}, [str(c) for c in raw.get("pseudo") or []]
+    return rules, {str(w).lower() for w in raw.get("first_person") or []}
 
 
 class ConditionDetector:
@@ -106,7 +106,7 @@ class ConditionDetector:
                 rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
         matcher.add(rules)
         context = self.nlp.add_pipe("medspacy_context")
-        cue_rules, self.first_person, _ = _context_rules()
+        cue_rules, self.first_person = _context_rules()
         context.add(cue_rules)
 
     def _has_first_person(self, sentence) -> bool:
