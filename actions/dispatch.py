@@ -11,7 +11,6 @@ from bot.replies import Reply
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:
-    dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
-    if reply.custom is not None:
-        dispatcher.utter_message(json_message=reply.custom)
+    # One message, so channels can show the sources and options with the text they belong to.
+    dispatcher.utter_message(text=reply.text, buttons=reply.buttons, json_message=reply.custom)
     return [SlotSet("failed_turns", reply.failed_turns)]

@@ -88,14 +88,21 @@ def running_servers(
         env["HANDOFF_DATABASE_URL"] = f"sqlite:///{tmpdir / 'handoffs.db'}"  # never the clinic's real store
         env.update(extra_env or {})
         action_log, rasa_log = tmpdir / "actions.log", tmpdir / "rasa.log"
+        credentials = tmpdir / "credentials.yml"  # the channels whose variables env sets, as scripts/start does
+        subprocess.run(
+            [sys.executable, "-m", "bot.channel_config", "credentials.yml", str(credentials)],
+            cwd=PROJECT_ROOT, env=env, check=True, capture_output=True,
+        )
+        cors = env.get("CHAT_ALLOWED_ORIGINS", "").replace(",", " ").split()
         actions = subprocess.Popen(
             [RASA, "run", "actions", "--actions", "actions", "--port", str(action_port)],
             cwd=PROJECT_ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         rasa = subprocess.Popen(
-            [RASA, "run", "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+            [RASA, "run", "--model", str(model), "--endpoints", str(endpoints), "--credentials", str(credentials),
              "--interface", "127.0.0.1", "--port", str(rasa_port),
-             *(["--enable-api", "--auth-token", api_token] if api_token else [])],
+             *(["--enable-api", "--auth-token", api_token] if api_token else []),
+             *(["--cors", *cors] if cors else [])],
             cwd=PROJECT_ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         try:

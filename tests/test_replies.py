@@ -89,7 +89,7 @@ def test_messages_are_filled_with_clinic_settings(kb, search):
 
 
 def test_rest_body_validation():
-    from bot.channels import validate_rest_body
+    from bot.channels.rest import validate_rest_body
 
     assert validate_rest_body({"sender": "v1", "message": "hi"}) is None
     assert validate_rest_body({"sender": "v1", "message": ""}) is None

@@ -3,7 +3,8 @@
 Rasa's own REST channel answers a body like ``[]`` with a 500, gives every request
 without a ``sender`` the same shared conversation, logs the message text when
 processing fails, and returns an empty list when nothing was said. This subclass
-keeps its URL (/webhooks/rest/webhook) and payloads, and fixes those four things.
+keeps its URL (/webhooks/rest/webhook) and payloads, fixes those four things, and
+applies the message length limit (CHAT_MAX_MESSAGE_CHARS).
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_speedups
+from bot.channels.common import length_limited
 from bot.messages import message
-
-rasa_speedups.install()  # this module is loaded by every Rasa server started with credentials.yml
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +49,7 @@ class RestChannel(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("clinic_rest_webhook", __name__)
+        handle = length_limited(on_new_message)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -67,7 +67,7 @@ class RestChannel(RestInput):
             sender = body["sender"].strip()
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(
+                await handle(
                     UserMessage(body["message"], collector, sender, input_channel=self.name(), metadata=body.get("metadata"))
                 )
             except Exception as exc:  # never log the message text: it is health data

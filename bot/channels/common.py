@@ -1,0 +1,93 @@
+"""What every channel shares: the message length limit, numbered options and plain-text output."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Sanic
+
+from bot.messages import message
+from bot.plain_text import plain_parts, resolve_choice
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+DEFAULT_MAX_MESSAGE_CHARS = 1000
+
+
+def max_message_chars() -> int:
+    """CHAT_MAX_MESSAGE_CHARS (default 1,000): longer messages are not processed."""
+    raw = os.environ.get("CHAT_MAX_MESSAGE_CHARS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_MESSAGE_CHARS
+
+
+def length_limited(on_new_message: Handler) -> Handler:
+    """Answer over-long messages with a friendly note instead of passing them to the model."""
+    limit = max_message_chars()
+
+    async def handle(user_message: UserMessage) -> Any:
+        length = len(user_message.text or "")
+        if length > limit:
+            logger.info("message of %d characters refused (limit %d)", length, limit)
+            text = message("too_long", length=f"{length:,}", limit=f"{limit:,}")
+            await user_message.output_channel.send_response(user_message.sender_id, {"text": text})
+            return None
+        return await on_new_message(user_message)
+
+    return handle
+
+
+async def offered_options(app: Sanic, sender_id: str) -> list[dict[str, str]]:
+    """The buttons of the assistant's last turn in this conversation (empty if it offered none)."""
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return []
+    try:
+        tracker = await agent.tracker_store.retrieve(sender_id)
+    except Exception as exc:  # a choice that can't be resolved is still a message
+        logger.warning("could not read the conversation to resolve a numbered option (%s)", type(exc).__name__)
+        return []
+    if tracker is None:
+        return []
+    buttons: list[dict[str, str]] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered) and event.data.get("buttons"):
+            buttons = list(event.data["buttons"]) + buttons
+    return [b for b in buttons if isinstance(b, dict) and "title" in b and "payload" in b]
+
+
+async def chosen_payload(app: Sanic, sender_id: str, text: str) -> str:
+    """A reply of "2" or an option's words becomes that option's payload; other text is unchanged."""
+    if not text or len(text) > 80:
+        return text
+    options = await offered_options(app, sender_id)
+    return resolve_choice(text, options) or text
+
+
+class PlainTextOutput(OutputChannel):
+    """Output for channels without buttons: options become a numbered list, long text is split."""
+
+    max_chars = 1600
+
+    async def send_parts(self, recipient_id: str, parts: list[str]) -> None:
+        raise NotImplementedError
+
+    def render(self, text: str, buttons: list[dict[str, str]]) -> list[str]:
+        return plain_parts(text, buttons, self.max_chars)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        text = message.get("text") or ""
+        buttons = message.get("buttons") or message.get("quick_replies") or []
+        if not text and not buttons:
+            return  # custom payloads (sources, handoff details) are already in the text
+        await self.send_parts(recipient_id, self.render(text, buttons))
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
