@@ -147,7 +147,11 @@ class WebChatChannel(InputChannel):
             "Cache-Control": "no-cache",
         }
 
-        @blueprint.route("/", methods=["GET"])
+        @blueprint.route("", methods=["GET"], strict_slashes=True)
+        async def bare(_: Request) -> HTTPResponse:
+            return response.redirect("/chat/")  # the page's relative links need the trailing slash
+
+        @blueprint.route("/", methods=["GET"], strict_slashes=True)
         async def page(_: Request) -> HTTPResponse:
             return await _serve(WEB_ROOT / "index.html", headers)
 
