@@ -87,7 +87,9 @@ class ValidateHandoffForm(FormValidationAction):
 
     def validate_contact_value(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
-        contact = parse_contact(str(value or ""))
+        if value is None:  # cleared when the form starts: nothing was typed yet, so nothing to complain about
+            return {"contact_value": None}
+        contact = parse_contact(str(value))
         if contact is None:
             dispatcher.utter_message(text=message("invalid_contact"))
             return {"contact_value": None}

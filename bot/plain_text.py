@@ -12,7 +12,7 @@ from bot.messages import message
 
 Button = dict[str, str]
 
-_SOURCE_LINE = re.compile(r"\n\n(Sources?: [^\n]+)\s*$")
+_SOURCE_LINE = re.compile(r"(?:^|\n\n)(Sources?: [^\n]+)(?=\n\n|\s*$)")
 _NUMBER = re.compile(r"^\s*(?:option\s*|number\s*|no\.?\s*|#\s*)?(\d{1,2})\s*[.)]?\s*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -144,8 +144,9 @@ def sms_safe(text: str) -> str:
 
 
 def without_source_line(text: str) -> tuple[str, str | None]:
-    """Separate the trailing "Source(s): ..." paragraph, for channels that show sources as citations."""
+    """Separate the "Source(s): ..." paragraph (wherever it is), for channels that show sources as citations."""
     match = _SOURCE_LINE.search(text)
     if not match:
         return text, None
-    return text[: match.start()], match.group(1)
+    rest = (text[: match.start()] + text[match.end():]).strip("\n")
+    return rest, match.group(1)

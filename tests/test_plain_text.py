@@ -150,3 +150,8 @@ def test_channels_are_on_only_when_their_variables_are_set():
     assert active["sms"]["url"] == "${URL}"
     active, off = active_channels(RAW, {"SID": "a"})
     assert "sms" not in active and off["sms"] == ["TOKEN"]
+
+
+def test_source_line_is_removed_wherever_it_is():
+    text = "Answer.\n\nSources: Doc A – One\n\nIf after treatment you have chest pain, call 911."
+    assert without_source_line(text) == ("Answer.\n\nIf after treatment you have chest pain, call 911.", "Sources: Doc A – One")

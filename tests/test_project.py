@@ -1,5 +1,6 @@
 """Promises the README makes about the project itself."""
 
+import json
 import re
 import subprocess
 import sys
@@ -37,3 +38,19 @@ def test_telemetry_is_off_in_every_script():
     assert "RASA_TELEMETRY_ENABLED=false" in env
     for script in ["start", "test", "train", "install"]:
         assert "env.sh" in (PROJECT_ROOT / "scripts" / script).read_text()
+
+
+def test_vendored_socketio_client_is_the_pinned_npm_release():
+    """The chat page loads socket.io-client from the repository, never a CDN; it must be the locked version."""
+    web = PROJECT_ROOT / "web"
+    pinned = json.loads((web / "package.json").read_text())["dependencies"]["socket.io-client"]
+    locked = json.loads((web / "package-lock.json").read_text())["packages"]["node_modules/socket.io-client"]["version"]
+    assert pinned == locked
+    vendored = (web / "chat" / "vendor" / "socket.io.min.js").read_text()
+    assert f"Socket.IO v{pinned}\n" in vendored[:200]
+    npm_copy = web / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+    if npm_copy.exists():  # scripts/test runs npm ci, so this is checked there
+        expected = "".join(line for line in npm_copy.read_text().splitlines(True) if not line.startswith("//# sourceMappingURL="))
+        assert vendored == expected
+    html = (web / "chat" / "index.html").read_text()
+    assert "http://" not in html and "https://" not in html, "no external resources on the chat page"

@@ -135,7 +135,14 @@ class WebChatChannel(InputChannel):
         def origin_allowed(origin: str | None, environ: dict[str, Any]) -> bool:
             return origin is None or origin.rstrip("/") in origins or origin in _same_origin(environ)
 
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_allowed, max_http_buffer_size=MAX_SOCKET_PAYLOAD)
+        # Long-polling only: Sanic 21.12's WebSocket implementation (pinned by Rasa 3.6) fails on
+        # Python 3.11 ("Passing coroutines is forbidden"); polling is plenty for a chat.
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=origin_allowed,
+            max_http_buffer_size=MAX_SOCKET_PAYLOAD,
+            transports=["polling"],
+        )
         self.sio = sio
         handle = length_limited(on_new_message)
         blueprint = SocketBlueprint(sio, self.socketio_path, "webchat", __name__)
