@@ -174,9 +174,12 @@ class HandoffStore:
 
     @classmethod
     def from_env(cls) -> HandoffStore:
-        """Configure from HANDOFF_DATABASE_URL, HANDOFF_WEBHOOK_URL, HANDOFF_WEBHOOK_SECRET, HANDOFF_STORE_TRANSCRIPT."""
+        """Configure from HANDOFF_DATABASE_URL (or STORES=production), HANDOFF_WEBHOOK_URL, HANDOFF_WEBHOOK_SECRET,
+        HANDOFF_STORE_TRANSCRIPT."""
+        from bot.stores import handoff_database_url
+
         return cls(
-            url=os.environ.get("HANDOFF_DATABASE_URL") or None,
+            url=handoff_database_url(),
             webhook_url=os.environ.get("HANDOFF_WEBHOOK_URL") or None,
             store_transcript=os.environ.get("HANDOFF_STORE_TRANSCRIPT", "").strip().lower() in {"1", "true", "yes", "on"},
             webhook_secret=os.environ.get("HANDOFF_WEBHOOK_SECRET") or None,

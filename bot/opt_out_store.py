@@ -1,6 +1,6 @@
 """Who has opted out of SMS/WhatsApp messages, so nothing more is sent until they opt back in.
 
-Kept in the handoff database (HANDOFF_DATABASE_URL, SQLite by default). The phone
+Kept in the handoff database (HANDOFF_DATABASE_URL or STORES=production; SQLite by default). The phone
 number is stored as a SHA-256 hash: enough to recognise the sender, not to list
 numbers (pseudonymised, not anonymous: phone numbers are few enough to guess).
 """
@@ -8,7 +8,6 @@ numbers (pseudonymised, not anonymous: phone numbers are few enough to guess).
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, delete, select
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.handoff_store import DEFAULT_DB, _resolve_sqlite
+from bot.stores import handoff_database_url
 
 metadata = MetaData()
 opt_outs = Table(
@@ -33,7 +33,7 @@ def address_hash(address: str) -> str:
 
 class OptOutStore:
     def __init__(self, url: str | None = None) -> None:
-        url = url or os.environ.get("HANDOFF_DATABASE_URL") or f"sqlite:///{DEFAULT_DB}"
+        url = url or handoff_database_url() or f"sqlite:///{DEFAULT_DB}"
         self.engine: Engine = create_engine(_resolve_sqlite(url), future=True, hide_parameters=True, pool_pre_ping=True)
         metadata.create_all(self.engine)
 

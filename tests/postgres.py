@@ -61,8 +61,7 @@ class _Server:
             os.chown(self.tmp, user.pw_uid, user.pw_gid)
         self.tmp.chmod(0o700)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.tmp / "server.log"), "-w", "-t", "60", "-o", options, "start")
+        self._start()
         self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
@@ -74,6 +73,15 @@ class _Server:
             log = self.tmp / "server.log"
             detail = log.read_text() if log.exists() else ""
             raise RuntimeError(f"{tool} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{detail}")
+
+    def restart(self) -> None:
+        """Stop at once (as a crash would) and start again on the same port and data."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self._start()
+
+    def _start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off -c full_page_writes=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.tmp / "server.log"), "-w", "-t", "60", "-o", options, "start")
 
     def stop(self) -> None:
         try:
@@ -90,6 +98,13 @@ def server_url() -> str:
             _server = _Server()
             atexit.register(_server.stop)
         return _server.url
+
+
+def restart_server() -> None:
+    """Restart the session's server (immediate stop, then start): connections are cut."""
+    server_url()
+    assert _server is not None
+    _server.restart()
 
 
 def fresh_database() -> str:
