@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from bot import PROJECT_ROOT
+from bot.stores import PRODUCTION_DEFAULTS
 
 MODEL = PROJECT_ROOT / "models" / "dry-needling.tar.gz"
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -115,6 +116,8 @@ def running_servers(
             env.pop("HANDOFF_DATABASE_URL")
             env.update({"STORES": "production", "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook"})
             env.update(production_env or {})
+            for name, value in PRODUCTION_DEFAULTS.items():  # as scripts/start does
+                env.setdefault(name, value)
             endpoints = PROJECT_ROOT / "endpoints.production.yml"
         else:
             endpoints = tmpdir / "endpoints.yml"

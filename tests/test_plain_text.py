@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 
 import pytest
+from rasa.core.channels.channel import UserMessage
 
 from bot.channel_config import active_channels
+from bot.channels.common import PlainTextOutput, answer
 from bot.channels.messenger import quick_replies, valid_signature
 from bot.opt_out_store import OptOutStore
 from bot.plain_text import numbered, plain_parts, resolve_choice, sms_safe, split_message, without_source_line
@@ -155,3 +158,32 @@ def test_channels_are_on_only_when_their_variables_are_set():
 def test_source_line_is_removed_wherever_it_is():
     text = "Answer.\n\nSources: Doc A – One\n\nIf after treatment you have chest pain, call 911."
     assert without_source_line(text) == ("Answer.\n\nIf after treatment you have chest pain, call 911.", "Sources: Doc A – One")
+
+
+class RecordingOutput(PlainTextOutput):
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    async def send_parts(self, recipient_id: str, parts: list[str]) -> None:
+        self.parts += parts
+
+
+@pytest.mark.parametrize("outcome", ["raises", "silent"])
+def test_a_message_that_fails_or_gets_no_reply_gets_an_apology(outcome):
+    async def handle(message: UserMessage) -> None:
+        if outcome == "raises":
+            raise ConnectionError("action server down")
+
+    output = RecordingOutput()
+    asyncio.run(answer(handle, UserMessage("is it safe?", output, "+15550001"), "twilio"))
+    (apology,) = output.parts
+    assert "can't answer just now" in apology and "911" in apology
+
+
+def test_a_message_with_a_reply_gets_no_apology():
+    async def handle(message: UserMessage) -> None:
+        await message.output_channel.send_response(message.sender_id, {"text": "An answer."})
+
+    output = RecordingOutput()
+    asyncio.run(answer(handle, UserMessage("is it safe?", output, "+15550001"), "twilio"))
+    assert output.parts == ["An answer."]

@@ -71,10 +71,25 @@ async def chosen_payload(app: Sanic, sender_id: str, text: str) -> str:
     return resolve_choice(text, options) or text
 
 
+async def answer(handle: Handler, user_message: UserMessage, channel: str) -> None:
+    """Process a message; if that fails or produces no reply, apologise with the clinic's number."""
+    output = user_message.output_channel
+    try:
+        await handle(user_message)
+    except Exception as exc:  # never log the text: it is health data
+        logger.error("%s: message could not be processed (%s)", channel, type(exc).__name__)
+    if not getattr(output, "sent", 1):
+        await output.send_response(user_message.sender_id, {"text": message("unavailable")})
+
+
 class PlainTextOutput(OutputChannel):
-    """Output for channels without buttons: options become a numbered list, long text is split."""
+    """Output for channels without buttons: options become a numbered list, long text is split.
+
+    ``sent`` counts the replies, so a message that produced none gets an apology instead of silence.
+    """
 
     max_chars = 1600
+    sent = 0
 
     async def send_parts(self, recipient_id: str, parts: list[str]) -> None:
         raise NotImplementedError
@@ -87,6 +102,7 @@ class PlainTextOutput(OutputChannel):
         buttons = message.get("buttons") or message.get("quick_replies") or []
         if not text and not buttons:
             return  # custom payloads (sources, handoff details) are already in the text
+        self.sent += 1
         await self.send_parts(recipient_id, self.render(text, buttons))
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:

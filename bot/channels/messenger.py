@@ -19,7 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import Handler, PlainTextOutput, chosen_payload, length_limited
+from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, length_limited
 from bot.messages import message
 from bot.plain_text import numbered, split_message
 
@@ -65,6 +65,7 @@ class MessengerOutput(PlainTextOutput):
         buttons = message.get("buttons") or message.get("quick_replies") or []
         if not text and not buttons:
             return
+        self.sent += 1
         text, replies = quick_replies(text, buttons)
         parts = split_message(text, self.max_chars) or ["…"]
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
@@ -139,17 +140,13 @@ class MessengerChannel(InputChannel):
                 logger.warning("messenger: rejected a webhook request with a missing or wrong signature")
                 return response.text("Invalid signature", status=403)
             payload = request.json if isinstance(request.json, dict) else {}
-            output = self.get_output_channel()
             for sender, text in self._messages(payload):
+                output = self.get_output_channel()  # one per message: it counts that message's replies
                 if text is None:
                     await output.send_response(sender, {"text": message("text_only")})
                     continue
-                try:
-                    text = await chosen_payload(request.app, sender, text)
-                    await handle(UserMessage(text, output, sender, input_channel=self.name()))
-                except Exception as exc:  # never log the text: it is health data
-                    logger.error("messenger: message could not be processed (%s)", type(exc).__name__)
-                    await output.send_response(sender, {"text": message("unavailable")})
+                text = await chosen_payload(request.app, sender, text)
+                await answer(handle, UserMessage(text, output, sender, input_channel=self.name()), self.name())
             return response.text("EVENT_RECEIVED")
 
         return webhook

@@ -18,7 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import Handler, PlainTextOutput, chosen_payload, length_limited
+from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, length_limited
 from bot.messages import message
 from bot.plain_text import split_message
 
@@ -52,6 +52,7 @@ class TelegramOutput(PlainTextOutput):
         buttons = message.get("buttons") or message.get("quick_replies") or []
         if not text and not buttons:
             return
+        self.sent += 1
         fits = all(len(str(b["payload"]).encode()) <= CALLBACK_DATA_LIMIT for b in buttons)
         if buttons and not fits:
             parts, keyboard = self.render(text, buttons), None
@@ -116,12 +117,8 @@ class TelegramChannel(InputChannel):
             if text is None:  # a photo, sticker, voice note...
                 await output.send_response(chat_id, {"text": message("text_only")})
                 return response.json({"ok": True})
-            try:
-                text = await chosen_payload(request.app, chat_id, text)
-                await handle(UserMessage(text, output, chat_id, input_channel=self.name()))
-            except Exception as exc:  # never log the text: it is health data
-                logger.error("telegram: message could not be processed (%s)", type(exc).__name__)
-                await output.send_response(chat_id, {"text": message("unavailable")})
+            text = await chosen_payload(request.app, chat_id, text)
+            await answer(handle, UserMessage(text, output, chat_id, input_channel=self.name()), self.name())
             return response.json({"ok": True})
 
         return webhook

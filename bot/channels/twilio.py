@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.common import Handler, PlainTextOutput, chosen_payload, length_limited
+from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, length_limited
 from bot.messages import message
 from bot.opt_out_store import OptOutStore
 from bot.plain_text import sms_safe
@@ -165,7 +165,7 @@ class TwilioSmsChannel(InputChannel):
             logger.info("%s: message from an opted-out number not answered", self.name())
             return
         text = await chosen_payload(request.app, sender, text)
-        await handle(UserMessage(text, output, sender, input_channel=self.name()))
+        await answer(handle, UserMessage(text, output, sender, input_channel=self.name()), self.name())
 
 
 class TwilioWhatsAppChannel(TwilioSmsChannel):
