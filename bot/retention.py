@@ -108,12 +108,15 @@ def retention_days(value: str | int | None) -> int:
 # -- conversations ---------------------------------------------------------------------
 
 
-def purge_conversations(url: str, cutoff: datetime, dry_run: bool = False) -> ConversationCounts:
-    """Delete (or count) conversations whose latest event is before ``cutoff``."""
+def purge_conversations(url: str, cutoff: datetime, dry_run: bool = False, schema: str | None = None) -> ConversationCounts:
+    """Delete (or count) conversations whose latest event is before ``cutoff``.
+
+    ``schema``: the PostgreSQL schema of Rasa's tables when not the default (Rasa's POSTGRESQL_SCHEMA).
+    """
     parsed = _parse_url(url, "tracker")
     if _missing_sqlite_file(parsed):
         return ConversationCounts()
-    engine = _tracker_engine(parsed, immediate=not dry_run)
+    engine = _tracker_engine(parsed, immediate=not dry_run, schema=schema)
     cutoff_ts = cutoff.timestamp()
     stale = select(events.c.sender_id).group_by(events.c.sender_id).having(func.max(events.c.timestamp) < cutoff_ts)
     try:
@@ -134,12 +137,11 @@ def purge_conversations(url: str, cutoff: datetime, dry_run: bool = False) -> Co
         engine.dispose()
 
 
-def _tracker_engine(url: URL, immediate: bool) -> Engine:
+def _tracker_engine(url: URL, immediate: bool, schema: str | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if url.drivername.startswith("postgresql"):
         connect_args["connect_timeout"] = 5
-        schema = os.environ.get("POSTGRESQL_SCHEMA")  # as Rasa's tracker store does (create_engine_kwargs)
-        if schema:
+        if schema:  # as Rasa's tracker store does (create_engine_kwargs)
             connect_args["options"] = f"-csearch_path={schema}"
     elif url.drivername.startswith("sqlite"):
         connect_args["timeout"] = 30  # wait for the assistant's own writes
@@ -226,17 +228,17 @@ def run(days: int, environ: Mapping[str, str] | None = None, dry_run: bool = Fal
     conversations: ConversationCounts | None = None
     handoff_counts: HandoffCounts | None = None
     try:
-        conversations = purge_conversations(tracker_database_url(environ), cutoff, dry_run)
+        conversations = purge_conversations(tracker_database_url(environ), cutoff, dry_run, environ.get("POSTGRESQL_SCHEMA"))
     except RetentionError as exc:
         errors.append(str(exc))
     except ValueError as exc:  # e.g. POSTGRES_PORT is not a number
-        errors.append(f"tracker database settings: {exc}")
+        errors.append(f"tracker database settings are invalid (check POSTGRES_PORT and the other POSTGRES_* variables): {exc}")
     try:
         handoff_counts = purge_handoffs(handoff_database_url(environ), cutoff, dry_run)
     except RetentionError as exc:
         errors.append(str(exc))
     except ValueError as exc:
-        errors.append(f"handoff database settings: {exc}")
+        errors.append(f"handoff database settings are invalid (check POSTGRES_PORT and the other POSTGRES_* variables): {exc}")
     if handoff_counts and handoff_counts.open_handoffs:
         log.warning(
             "%d handoff(s) older than %d days were still open (never resolved) and %s; "

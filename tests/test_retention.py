@@ -399,3 +399,25 @@ def test_writers_are_held_off_while_deleting(dbs: Databases) -> None:
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_invalid_production_settings_are_reported_not_raised() -> None:
+    result = retention.run(30, {"STORES": "production", "POSTGRES_PORT": "five"})
+    assert (result.conversations, result.handoffs) == (None, None)
+    assert len(result.errors) == 2 and all("POSTGRES_PORT" in error for error in result.errors)
+
+
+def test_postgresql_schema_as_rasa_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With Rasa's POSTGRESQL_SCHEMA, the events table is in that schema; the command looks there too."""
+    url = postgres.fresh_database()
+    engine = create_engine(url, future=True)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA conversations")
+    engine.dispose()
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", "conversations")
+    events = seed_conversations(url)
+    monkeypatch.delenv("POSTGRESQL_SCHEMA")
+    env = {"TRACKER_DATABASE_URL": url, "HANDOFF_DATABASE_URL": url}
+    assert retention.run(30, env).conversations == retention.ConversationCounts()  # not in the default schema
+    result = retention.run(30, {**env, "POSTGRESQL_SCHEMA": "conversations"})
+    assert result.conversations == retention.ConversationCounts(2, events["visitor-old"] + events["visitor-31-days"])
