@@ -1,11 +1,18 @@
-"""Validate action-server responses with a validator that is built once.
+"""Two constant computations Rasa 3.6 repeats on every message, done once instead.
 
-Rasa 3.6 checks every custom-action response with ``jsonschema.validate()``,
-which re-validates the (constant) response schema against the JSON Schema
-meta-schema on every call. py-spy showed that this took 70% of the Rasa
-server's CPU per message (see README, "Speed"). The replacement validates
-against the same schema and raises the same error, with the validator cached.
-Installed by ``bot.channels``, which the Rasa server imports at start-up.
+1. Every custom-action response is checked with ``jsonschema.validate()``, which
+   re-validates the (constant) response schema against the JSON Schema
+   meta-schema on every call: 70% of the Rasa server's CPU per message under
+   py-spy (see README, "Speed"). The replacement validates against the same
+   schema and raises the same error, with the validator cached.
+2. Loading a conversation turns each stored event into its class with
+   ``Event.resolve_by_type``, which walks every subclass of ``Event`` (and checks
+   each for abstract methods) for every event: a quarter of the time spent
+   loading a conversation. The replacement looks the name up in a table built
+   once, with the same first-match order, and defers to Rasa's method otherwise.
+
+Installed by ``bot.channels``, which the Rasa server imports at start-up; tests
+check that both give exactly what Rasa's methods give.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from typing import Any
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
 
 if getattr(RemoteAction._validate_action_result, "__module__", "") == __name__:  # pragma: no cover - reloaded module
     raise RuntimeError("bot.rasa_speedups was reloaded after install(); Rasa's original method is lost")
@@ -44,8 +53,24 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result  # Rasa's own, kept for comparison tests
+ORIGINAL_RESOLVE_BY_TYPE = Event.resolve_by_type
+
+
+@lru_cache(maxsize=1)
+def _event_classes() -> dict[str, type[Event]]:
+    table: dict[str, type[Event]] = {}
+    for cls in all_subclasses(Event):  # Rasa's order: the first class with a name wins
+        table.setdefault(cls.type_name, cls)
+    return table
+
+
+def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+    """Drop-in for ``Event.resolve_by_type``."""
+    cls = _event_classes().get(type_name)
+    return cls if cls is not None else ORIGINAL_RESOLVE_BY_TYPE(type_name, default)
 
 
 def install() -> None:
-    """Idempotent: replaces Rasa's method once per process."""
+    """Idempotent: replaces Rasa's methods once per process."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]

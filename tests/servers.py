@@ -121,7 +121,10 @@ def running_servers(
             endpoints = PROJECT_ROOT / "endpoints.production.yml"
         else:
             endpoints = tmpdir / "endpoints.yml"
-            sqlite = f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmpdir / "trackers.db"}"\n'
+            sqlite = (
+                "tracker_store:\n  type: bot.tracker_store.ResilientSQLTrackerStore\n"
+                f'  dialect: sqlite\n  db: "{tmpdir / "trackers.db"}"\n'
+            )
             store = sqlite if tracker_store == "sqlite" else ""
             endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n{store}')
         env.update(extra_env or {})

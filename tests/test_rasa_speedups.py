@@ -39,3 +39,31 @@ def test_invalid_results_fail_both_with_the_same_message(result):
     with pytest.raises(ValidationError) as ours:
         validate_action_result(ACTION, result)
     assert ours.value.message == original.value.message
+
+
+def test_event_lookup_gives_what_rasa_gives_for_every_event_type():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    from bot.rasa_speedups import ORIGINAL_RESOLVE_BY_TYPE, resolve_by_type
+
+    assert ORIGINAL_RESOLVE_BY_TYPE.__module__ == "rasa.shared.core.events"
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert len(names) > 20
+    for name in names:
+        assert resolve_by_type(name) is ORIGINAL_RESOLVE_BY_TYPE(name)
+    assert resolve_by_type("topic") is None
+    assert resolve_by_type("no-such-event", default=Event) is Event
+    with pytest.raises(ValueError, match="Unknown event name"):
+        resolve_by_type("no-such-event")
+
+
+def test_events_round_trip_through_the_faster_lookup():
+    from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+
+    from bot import rasa_speedups
+
+    rasa_speedups.install()
+    events = [UserUttered("hi", {"name": "greet", "confidence": 1.0}), ActionExecuted("utter_greet"), BotUttered("Hello"),
+              SlotSet("consent", True)]
+    assert [Event.from_parameters(e.as_dict()) for e in events] == events
