@@ -5,26 +5,33 @@
    meta-schema on every call: 70% of the Rasa server's CPU per message under
    py-spy (see README, "Speed"). The replacement validates against the same
    schema and raises the same error, with the validator cached.
-2. Loading a conversation turns each stored event into its class with
+2. Each call to the action server opens a new HTTP client session (a new TCP
+   connection, new connector, new cookie jar) and closes it again. The
+   replacement keeps one session per endpoint settings and event loop, so
+   connections to the action server are reused (HTTP keep-alive).
+3. Loading a conversation turns each stored event into its class with
    ``Event.resolve_by_type``, which walks every subclass of ``Event`` (and checks
    each for abstract methods) for every event: a quarter of the time spent
    loading a conversation. The replacement looks the name up in a table built
    once, with the same first-match order, and defers to Rasa's method otherwise.
 
 Installed by ``bot.channels``, which the Rasa server imports at start-up; tests
-check that both give exactly what Rasa's methods give.
+check that each gives exactly what Rasa's method gives.
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
 from typing import Any
 
+import aiohttp
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 
 if getattr(RemoteAction._validate_action_result, "__module__", "") == __name__:  # pragma: no cover - reloaded module
     raise RuntimeError("bot.rasa_speedups was reloaded after install(); Rasa's original method is lost")
@@ -70,7 +77,36 @@ def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[
     return cls if cls is not None else ORIGINAL_RESOLVE_BY_TYPE(type_name, default)
 
 
+ORIGINAL_SESSION = EndpointConfig.session
+_sessions: dict[tuple, aiohttp.ClientSession] = {}
+
+
+class _Reused:
+    """``async with`` yields the shared session and leaves it open for the next request."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def reused_session(self: EndpointConfig) -> _Reused:
+    """Drop-in for ``EndpointConfig.session`` (always used as ``async with``)."""
+    loop = asyncio.get_running_loop()
+    auth = tuple(sorted((self.basic_auth or {}).items()))
+    key = (id(loop), tuple(sorted((self.headers or {}).items())), auth)
+    session = _sessions.get(key)
+    if session is None or session.closed or session.loop is not loop:
+        session = _sessions[key] = ORIGINAL_SESSION(self)  # same headers, auth and timeout as Rasa's
+    return _Reused(session)
+
+
 def install() -> None:
     """Idempotent: replaces Rasa's methods once per process."""
+    EndpointConfig.session = reused_session  # type: ignore[method-assign]
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]

@@ -6,6 +6,13 @@ falls back to an empty in-memory tracker, and that turn is answered out of conte
 and never saved. Checking each connection as it leaves the pool replaces dead ones
 first, so the next message after a restart works and nothing is lost.
 
+Saving a conversation, Rasa first counts the events already stored (a query per
+message) to know which are new. The tracker was loaded under the conversation's
+lock, so that count is the number of events it was loaded with: remembered on the
+tracker, it saves the query. Trackers loaded any other way fall back to the query.
+The new events are then written with one multi-row INSERT into Rasa's own table
+instead of the ORM's unit of work, which took half of the save's time under py-spy.
+
 On SQLite (the embedded default) the file uses write-ahead logging with
 ``synchronous=NORMAL``: readers (the retention command, the staff) don't block the
 assistant, and a commit costs no fsync. A committed turn survives a crash of the
@@ -15,10 +22,16 @@ uses PostgreSQL.
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.trackers import DialogueStateTracker
+
+_STORED = "_events_in_store"  # attribute set on trackers this store loaded or saved
 
 
 class ResilientSQLTrackerStore(SQLTrackerStore):
@@ -30,6 +43,39 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            setattr(tracker, _STORED, len(tracker.events))  # the latest session's events, all stored
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's ``SQLTrackerStore.save``: the same rows, written with one INSERT."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [_row(tracker.sender_id, event.type_name, event.as_dict()) for event in self._additional_events(session, tracker)]
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
+        setattr(tracker, _STORED, len(tracker.events))
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        stored = getattr(tracker, _STORED, None)
+        if stored is None:
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, stored, len(tracker.events))
+
+
+def _row(sender_id: str, type_name: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sender_id": sender_id,
+        "type_name": type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -8,6 +8,7 @@ need a real server: missing binaries are a failure, not a skip (CI installs them
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pwd
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
@@ -50,7 +52,8 @@ def _free_port() -> int:
 
 
 class _Server:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # fsync on, as in production (benchmarks); off makes tests faster
         self.bin = bin_dir()
         self.tmp = Path(tempfile.mkdtemp(prefix="handoff-pg-"))
         self.data = self.tmp / "data"
@@ -80,7 +83,9 @@ class _Server:
         self._start()
 
     def _start(self) -> None:
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off -c full_page_writes=off"
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp}"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.tmp / "server.log"), "-w", "-t", "60", "-o", options, "start")
 
     def stop(self) -> None:
@@ -100,6 +105,16 @@ def server_url() -> str:
         return _server.url
 
 
+@contextlib.contextmanager
+def throwaway_server(durable: bool = True) -> Iterator[str]:
+    """A separate server for one block (benchmarks): its superuser URL; stopped and deleted on exit."""
+    server = _Server(durable=durable)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 def restart_server() -> None:
     """Restart the session's server (immediate stop, then start): connections are cut."""
     server_url()
@@ -109,7 +124,11 @@ def restart_server() -> None:
 
 def fresh_database() -> str:
     """A new empty database on the session's server, so each test starts clean."""
-    base = server_url()
+    return fresh_database_on(server_url())
+
+
+def fresh_database_on(base: str) -> str:
+    """A new empty database on the server at ``base`` (a superuser URL)."""
     name = "t_" + uuid.uuid4().hex[:12]
     port = base.rsplit(":", 1)[1].split("/")[0]
     conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")

@@ -110,7 +110,8 @@ def running_servers(
         tmpdir = Path(workdir or tmp)
         action_port = free_port()
         rasa_ports = [free_port() for _ in range(instances)]
-        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2",
+               "TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}  # as scripts/env.sh
         env["HANDOFF_DATABASE_URL"] = f"sqlite:///{tmpdir / 'handoffs.db'}"  # never the clinic's real store
         if tracker_store == "production":
             env.pop("HANDOFF_DATABASE_URL")
