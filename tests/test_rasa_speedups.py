@@ -67,3 +67,37 @@ def test_events_round_trip_through_the_faster_lookup():
     events = [UserUttered("hi", {"name": "greet", "confidence": 1.0}), ActionExecuted("utter_greet"), BotUttered("Hello"),
               SlotSet("consent", True)]
     assert [Event.from_parameters(e.as_dict()) for e in events] == events
+
+
+def test_action_server_requests_reuse_one_connection():
+    """Two calls through Rasa's EndpointConfig arrive on the same TCP connection, with the same answers."""
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot import rasa_speedups
+
+    rasa_speedups.install()
+    peers: list = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"echo": (await request.json())["n"]})
+
+    async def scenario() -> list:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        try:
+            return [await endpoint.request(json={"n": n}, method="post") for n in range(3)]
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(scenario()) == [{"echo": 0}, {"echo": 1}, {"echo": 2}]
+    assert len(peers) == 3 and len(set(peers)) == 1, "one keep-alive connection, not one per call"

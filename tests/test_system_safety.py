@@ -142,3 +142,25 @@ def test_model_parse_shows_condition_entities_with_roles_and_needs_the_token(ser
     conditions = {(e["value"], e["role"]) for e in parsed["entities"] if e["entity"] == "condition"}
     assert conditions == {("blood_thinners", "patient"), ("blood_thinners", "other_person")}
     assert parsed["intent"]["name"] == "disclose_condition"
+
+
+def test_no_message_text_names_or_contacts_in_the_logs(servers):
+    """Conversations are health data: the servers' logs (default settings) carry none of what visitors typed."""
+    visitor = f"v-{uuid.uuid4()}"
+    marker = uuid.uuid4().hex[:10]
+    said = [
+        f"I'm on warfarin since {marker}, can I get dry needling?",
+        "yes",
+        f"Quinn Zabriskie {marker}",
+        "(403) 555-0199",
+        f"<b>{marker}</b> is it safe?",
+        "x" * 1001,
+    ]
+    for text in said:
+        chat(servers, visitor, text)
+    (record,) = records_for(servers, visitor)
+    assert record.contact == "+14035550199"
+    logs = servers.log_text()
+    assert logs, "the servers wrote logs"
+    for secret in [marker, "warfarin since", "Quinn", "Zabriskie", "555-0199", "5550199", "x" * 50]:
+        assert secret not in logs, f"{secret!r} found in the logs"
