@@ -96,6 +96,12 @@ class ValidateHandoffForm(FormValidationAction):
         return {"contact_value": contact.value}
 
 
+def transcript(tracker: Tracker) -> list[dict[str, str]]:
+    """The conversation's messages (visitor and assistant), for the clinician who calls back."""
+    said = {"user": "visitor", "bot": "assistant"}
+    return [{"from": said[e["event"]], "text": e.get("text") or ""} for e in tracker.events if e.get("event") in said and e.get("text")]
+
+
 class ActionSubmitHandoff(Action):
     """Store the request (committed first), then tell the visitor; on failure, ask them to call."""
 
@@ -115,6 +121,7 @@ class ActionSubmitHandoff(Action):
                 name=name,
                 contact=contact,
                 consent_at=datetime.now(UTC),
+                transcript=transcript(tracker),  # kept only with HANDOFF_STORE_TRANSCRIPT=true
             )
         except (HandoffStoreError, ValueError) as exc:
             logger.error("handoff could not be stored (%s)", type(exc).__name__)

@@ -72,20 +72,29 @@ def render() -> str:
                   f"| now, after general lexicon and cue fixes (no longer held-out) | {sf['handoff_recall']:.3f} | "
                   f"{sf['handoff_precision']:.3f} | {sf['red_flag_recall']:.3f} | {sf['mild_false_urgent']} |", "",
                   f"Latency the layer adds per message: p50 {sf['latency_ms']['p50']} ms, p95 {sf['latency_ms']['p95']} ms."]
-    latency_file = RESULTS / "latency.json"
-    if latency_file.exists():
-        lat = json.loads(latency_file.read_text())
-        lines += ["", f"**Speed** (REST webhook, Rasa server + action server, {lat['machine']}, Python {lat['python']}):", "",
-                  "| scenario | p50 | p95 | messages/s |", "|---|---|---|---|"]
-        for key, label in [("sequential", "1 client, sequential"), ("concurrent_8", "8 concurrent clients")]:
-            r = lat[key]
-            lines.append(f"| {label} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | {r['messages_per_second']:.1f} |")
-        mem = lat["peak_memory_mb"]
-        lines += ["", f"Peak memory: Rasa server {mem['rasa_server']} MB, action server {mem['action_server']} MB."]
-        if "training_seconds" in lat:
-            lines.append(f"Full training (`rasa train --force`): {lat['training_seconds']} s.")
+    load_file = RESULTS / "load.json"
+    if load_file.exists():
+        lines += ["", *load_table(json.loads(load_file.read_text()))]
     lines.append(END)
     return "\n".join(lines)
+
+
+def load_table(load: dict) -> list[str]:
+    """The load benchmark: throughput and latency per set-up and client count, memory, start-up."""
+    lines = [f"**Load** (`benchmarks/load_benchmark.py`: REST webhook, 10-turn conversations, everything on one "
+             f"{load['machine']} machine, Python {load['python']}):", "",
+             "| set-up | clients | messages/s | p50 | p95 | p99 |", "|---|---|---|---|---|---|"]
+    for setup in load["setups"]:
+        for run in setup["runs"]:
+            lines.append(f"| {setup['name']} | {run['clients']} | {run['messages_per_second']:.1f} | {run['p50_ms']:.0f} ms | "
+                         f"{run['p95_ms']:.0f} ms | {run['p99_ms']:.0f} ms |")
+    lines += ["", "| set-up | peak memory per process | start to first answer |", "|---|---|---|"]
+    for setup in load["setups"]:
+        memory = ", ".join(f"{name.replace('_', ' ')} {mb:.0f} MB" for name, mb in setup["peak_memory_mb"].items())
+        lines.append(f"| {setup['name']} | {memory} | {setup['start_to_first_answer_s']:.0f} s |")
+    if "training_seconds" in load:
+        lines += ["", f"Full training (`rasa train --force`): {load['training_seconds']} s."]
+    return lines
 
 
 def main() -> int:

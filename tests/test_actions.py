@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -129,3 +130,22 @@ def test_names_and_numbers_are_answers_even_when_classified_as_questions():
     assert looks_like_question("does dry needling hurt?", "ask_does_it_hurt", 0.99)
     assert looks_like_question("what about bruising", "ask_side_effects", 0.7)
     assert looks_like_question("stop", "stop", 0.97)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_transcript_is_kept_only_when_configured(monkeypatch, tmp_path, keep):
+    from actions import handoff
+    from bot.handoff_store import HandoffStore
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'h.db'}", store_transcript=keep)
+    monkeypatch.setattr(handoff, "get_store", lambda: store)
+    slots = {"consent": True, "contact_name": "Sam", "contact_value": "+14035550123",
+             "handoff_reason": "contraindication", "handoff_conditions": ["pregnancy"]}
+    events = [{"event": "user", "text": "I'm pregnant, is it ok?"}, {"event": "action", "name": "action_handoff_start"},
+              {"event": "bot", "text": "A clinician needs to review your situation."}, {"event": "user", "text": "yes"}]
+    tracker = Tracker("visitor-3", slots, form_tracker(slots).latest_message, events, False, None, {}, "handoff_form")
+    run(handoff.ActionSubmitHandoff(), tracker)
+    (record,) = store.list()
+    expected = [{"from": "visitor", "text": "I'm pregnant, is it ok?"},
+                {"from": "assistant", "text": "A clinician needs to review your situation."}, {"from": "visitor", "text": "yes"}]
+    assert record.transcript == (expected if keep else None)
