@@ -27,6 +27,7 @@ check that each gives exactly what Rasa's method gives.
 from __future__ import annotations
 
 import asyncio
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -141,7 +142,9 @@ def run_graph(self: DaskGraphRunner, inputs: dict[str, Any] | None = None, targe
 
 
 def install() -> None:
-    """Idempotent: replaces Rasa's methods once per process."""
+    """Idempotent: replaces Rasa's methods once per process (RASA_SPEEDUPS=off keeps Rasa's own, to compare)."""
+    if os.environ.get("RASA_SPEEDUPS", "on").strip().lower() == "off":
+        return
     DaskGraphRunner.run = run_graph  # type: ignore[method-assign]
     EndpointConfig.session = reused_session  # type: ignore[method-assign]
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
