@@ -110,8 +110,9 @@ def running_servers(
         tmpdir = Path(workdir or tmp)
         action_port = free_port()
         rasa_ports = [free_port() for _ in range(instances)]
-        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2",
-               "TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}  # as scripts/env.sh
+        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        # As scripts/start: one TensorFlow thread per op, for the Rasa server only.
+        rasa_env = {**env, "TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}
         env["HANDOFF_DATABASE_URL"] = f"sqlite:///{tmpdir / 'handoffs.db'}"  # never the clinic's real store
         if tracker_store == "production":
             env.pop("HANDOFF_DATABASE_URL")
@@ -149,7 +150,7 @@ def running_servers(
                  "--interface", "127.0.0.1", "--port", str(rasa_ports[n]),
                  *(["--enable-api", "--auth-token", api_token] if api_token else []),
                  *(["--cors", *cors] if cors else [])],
-                cwd=PROJECT_ROOT, env=env, stdout=rasa_logs[n].open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=PROJECT_ROOT, env=rasa_env, stdout=rasa_logs[n].open("a"), stderr=subprocess.STDOUT, start_new_session=True,
             )
 
         def restart(n: int) -> None:
