@@ -28,7 +28,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,7 +36,7 @@ import requests  # noqa: E402
 
 from tests import postgres  # noqa: E402
 from tests.redis_server import redis_server  # noqa: E402
-from tests.servers import running_servers  # noqa: E402
+from tests.servers import production_settings, running_servers  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 QUESTIONS = [
@@ -142,12 +141,6 @@ def measure(name: str, quick: bool, **server_args) -> dict:
             "runs": runs, "peak_memory_mb": memory}
 
 
-def production_env(database_url: str, redis_port: int) -> dict[str, str]:
-    url = urlsplit(database_url)
-    return {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(url.port), "POSTGRES_DB": url.path.lstrip("/"),
-            "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port)}
-
-
 def training_seconds() -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
@@ -172,7 +165,7 @@ def main() -> None:
             database = postgres.fresh_database_on(server_url)
             results["setups"].append(measure(f"production, {instances} instance{'s' * (instances > 1)}", args.quick,
                                              tracker_store="production", instances=instances,
-                                             production_env=production_env(database, redis.port)))
+                                             production_env=production_settings(database, redis.port)))
     previous = RESULTS / "load.json"
     if args.train:
         results["training_seconds"] = training_seconds()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -67,6 +68,16 @@ class Servers:
         return "\n".join(log.read_text(errors="replace") for log in self.logs if log.exists())
 
 
+def production_settings(database_url: str, redis_port: int) -> dict[str, str]:
+    """POSTGRES_* and REDIS_* for ``running_servers(tracker_store="production")`` on loopback servers."""
+    url = urlsplit(database_url)
+    return {
+        "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(url.port), "POSTGRES_DB": url.path.lstrip("/"),
+        "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port), "REDIS_PASSWORD": "", "REDIS_DB": "1",
+    }
+
+
 def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,8 +122,6 @@ def running_servers(
         action_port = free_port()
         rasa_ports = [free_port() for _ in range(instances)]
         env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        # As scripts/start: one TensorFlow thread per op, for the Rasa server only.
-        rasa_env = {**env, "TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}
         env["HANDOFF_DATABASE_URL"] = f"sqlite:///{tmpdir / 'handoffs.db'}"  # never the clinic's real store
         if tracker_store == "production":
             env.pop("HANDOFF_DATABASE_URL")
@@ -130,6 +139,8 @@ def running_servers(
             store = sqlite if tracker_store == "sqlite" else ""
             endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n{store}')
         env.update(extra_env or {})
+        # As scripts/start: one TensorFlow thread per op, for the Rasa server only.
+        rasa_env = {**env, "TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}
         action_log = tmpdir / "actions.log"
         rasa_logs = [tmpdir / f"rasa{n}.log" for n in range(instances)]
         credentials = tmpdir / "credentials.yml"  # the channels whose variables env sets, as scripts/start does

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from tests import postgres
 from tests.redis_server import redis_server
-from tests.servers import running_servers
+from tests.servers import production_settings, running_servers
 
 CLINIC_PHONE = "403-555-0100"
 
@@ -88,18 +87,8 @@ def test_action_server_down_gets_an_apology_with_the_clinic_number(tmp_path):
 
 @pytest.fixture(scope="module")
 def production():
-    url = urlsplit(postgres.fresh_database())
     with redis_server() as redis:
-        env = {
-            "POSTGRES_HOST": "127.0.0.1",
-            "POSTGRES_PORT": str(url.port),
-            "POSTGRES_DB": url.path.lstrip("/"),
-            "POSTGRES_USER": "postgres",
-            "POSTGRES_PASSWORD": "",
-            "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(redis.port),
-            "CLINIC_PHONE": CLINIC_PHONE,
-        }
+        env = {**production_settings(postgres.fresh_database(), redis.port), "CLINIC_PHONE": CLINIC_PHONE}
         with running_servers(tracker_store="production", production_env=env, api_token="faults-token") as servers:
             yield servers, redis
 

@@ -11,14 +11,13 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests import postgres
 from tests.redis_server import redis_server
-from tests.servers import running_servers
+from tests.servers import production_settings, running_servers
 
 TOKEN = "scale-test-token"
 TURNS = [
@@ -38,20 +37,9 @@ CONVERSATIONS = 50
 
 @pytest.fixture(scope="module")
 def cluster():
-    url = urlsplit(postgres.fresh_database())
     with redis_server() as redis:
-        env = {
-            "POSTGRES_HOST": "127.0.0.1",
-            "POSTGRES_PORT": str(url.port),
-            "POSTGRES_DB": url.path.lstrip("/"),
-            "POSTGRES_USER": "postgres",
-            "POSTGRES_PASSWORD": "",
-            "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(redis.port),
-            "REDIS_PASSWORD": "",
-            "REDIS_DB": "1",
-            "TICKET_LOCK_LIFETIME": "10",  # how long a dead server's lock blocks its conversation
-        }
+        # TICKET_LOCK_LIFETIME: how long a dead server's lock blocks its conversation.
+        env = {**production_settings(postgres.fresh_database(), redis.port), "TICKET_LOCK_LIFETIME": "10"}
         with running_servers(tracker_store="production", instances=2, production_env=env, api_token=TOKEN) as servers:
             yield servers
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
-from sanic import Sanic
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.messages import message
 from bot.plain_text import plain_parts, resolve_choice
@@ -26,6 +28,20 @@ def max_message_chars() -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_MESSAGE_CHARS
 
 
+DEFAULT_REQUEST_MAX_BYTES = 256 * 1024
+
+
+async def cap_request_size(app: Sanic, _loop: Any = None) -> None:
+    """Refuse request bodies over 256 KB (HTTP 413) unless SANIC_REQUEST_MAX_SIZE says otherwise.
+
+    Sanic's default is 100 MB; the largest legitimate request here (a Messenger batch) is a
+    few KB. Set on the app, not in the environment, so the action server (which receives
+    whole conversations from Rasa) keeps its own limit.
+    """
+    if "SANIC_REQUEST_MAX_SIZE" not in os.environ:
+        app.config.REQUEST_MAX_SIZE = DEFAULT_REQUEST_MAX_BYTES
+
+
 def length_limited(on_new_message: Handler) -> Handler:
     """Answer over-long messages with a friendly note instead of passing them to the model."""
     limit = max_message_chars()
@@ -40,6 +56,21 @@ def length_limited(on_new_message: Handler) -> Handler:
         return await on_new_message(user_message)
 
     return handle
+
+
+def webhook_blueprint(name: str, on_new_message: Handler) -> tuple[Blueprint, Handler]:
+    """A channel's blueprint with the health check every Rasa channel has, and its length-limited handler.
+
+    It also caps the size of request bodies for the whole server (see ``cap_request_size``).
+    """
+    blueprint = Blueprint(f"{name}_webhook", __name__)
+    blueprint.listener("before_server_start")(cap_request_size)
+
+    @blueprint.route("/", methods=["GET"])
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    return blueprint, length_limited(on_new_message)
 
 
 async def offered_options(app: Sanic, sender_id: str) -> list[dict[str, str]]:

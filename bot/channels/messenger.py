@@ -19,7 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, length_limited
+from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, webhook_blueprint
 from bot.messages import message
 from bot.plain_text import numbered, split_message
 
@@ -119,8 +119,7 @@ class MessengerChannel(InputChannel):
         return MessengerOutput(self.page_access_token, self.api_url, self.max_chars)
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        webhook = Blueprint("messenger_webhook", __name__)
-        handle = length_limited(on_new_message)
+        webhook, handle = webhook_blueprint("messenger", on_new_message)
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

@@ -22,7 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import length_limited
+from bot.channels.common import webhook_blueprint
 from bot.messages import message
 
 logger = logging.getLogger(__name__)
@@ -79,12 +79,7 @@ class RestChannel(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("clinic_rest_webhook", __name__)
-        handle = length_limited(on_new_message)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook, handle = webhook_blueprint("clinic_rest", on_new_message)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -18,7 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, length_limited
+from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, webhook_blueprint
 from bot.messages import message
 from bot.plain_text import split_message
 
@@ -96,12 +96,7 @@ class TelegramChannel(InputChannel):
         return TelegramOutput(self.access_token, self.api_url, self.max_chars)
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        webhook = Blueprint("telegram_webhook", __name__)
-        handle = length_limited(on_new_message)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook, handle = webhook_blueprint("telegram", on_new_message)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

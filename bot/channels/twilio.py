@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, length_limited
+from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, webhook_blueprint
 from bot.messages import message
 from bot.opt_out_store import OptOutStore
 from bot.plain_text import sms_safe
@@ -117,12 +117,7 @@ class TwilioSmsChannel(InputChannel):
         return f"{proto}://{host}{request.path}{query}"
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        webhook = Blueprint(f"{self.name()}_webhook", __name__)
-        handle = length_limited(on_new_message)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook, handle = webhook_blueprint(self.name(), on_new_message)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
