@@ -187,3 +187,19 @@ def test_a_message_with_a_reply_gets_no_apology():
     output = RecordingOutput()
     asyncio.run(answer(handle, UserMessage("is it safe?", output, "+15550001"), "twilio"))
     assert output.parts == ["An answer."]
+
+
+@pytest.mark.parametrize(
+    ("channel", "credentials", "missing"),
+    [
+        ("bot.channels.twilio.TwilioSmsChannel", {"account_sid": "AC1", "number": "+1"}, "auth_token"),
+        ("bot.channels.telegram.TelegramChannel", {"access_token": "t"}, "secret_token"),
+        ("bot.channels.messenger.MessengerChannel", {"page_access_token": "p", "verify_token": "v"}, "app_secret"),
+    ],
+)
+def test_a_channel_without_its_credentials_says_which_are_missing(channel, credentials, missing):
+    import importlib
+
+    module, name = channel.rsplit(".", 1)
+    with pytest.raises(ValueError, match=f"missing credentials {missing}"):
+        getattr(importlib.import_module(module), name).from_credentials(credentials)

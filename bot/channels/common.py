@@ -7,6 +7,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, Sanic, response
@@ -29,6 +30,26 @@ def max_message_chars() -> int:
 
 
 DEFAULT_REQUEST_MAX_BYTES = 256 * 1024
+PROVIDER_TIMEOUT = aiohttp.ClientTimeout(total=15)
+
+
+def required(credentials: dict[str, Any] | None, channel: str, *keys: str) -> dict[str, Any]:
+    """The channel's credentials, or a clear error naming the ones that are missing."""
+    credentials = credentials or {}
+    missing = [key for key in keys if not credentials.get(key)]
+    if missing:
+        raise ValueError(f"{channel} channel: missing credentials {', '.join(missing)}")
+    return credentials
+
+
+async def post_to_provider(session: aiohttp.ClientSession, channel: str, url: str, **kwargs: Any) -> None:
+    """POST to a messaging provider's API; a failure is logged with its status or type, never the text."""
+    try:
+        async with session.post(url, **kwargs) as reply:
+            if reply.status >= 300:
+                logger.error("%s: the provider refused a request (HTTP %d)", channel, reply.status)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        logger.error("%s: could not reach the provider's API (%s)", channel, type(exc).__name__)
 
 
 async def cap_request_size(app: Sanic, _loop: Any = None) -> None:
@@ -96,7 +117,7 @@ async def offered_options(app: Sanic, sender_id: str) -> list[dict[str, str]]:
 
 async def chosen_payload(app: Sanic, sender_id: str, text: str) -> str:
     """A reply of "2" or an option's words becomes that option's payload; other text is unchanged."""
-    if not text or len(text) > 80:
+    if not text or len(text) > 80 or text.startswith("/"):  # a button's payload already: no tracker read
         return text
     options = await offered_options(app, sender_id)
     return resolve_choice(text, options) or text

@@ -19,7 +19,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, webhook_blueprint
+from bot.channels.common import (
+    PROVIDER_TIMEOUT,
+    Handler,
+    PlainTextOutput,
+    answer,
+    chosen_payload,
+    post_to_provider,
+    required,
+    webhook_blueprint,
+)
 from bot.messages import message
 from bot.plain_text import numbered, split_message
 
@@ -28,7 +37,6 @@ logger = logging.getLogger(__name__)
 GRAPH_API = "https://graph.facebook.com/v19.0"
 QUICK_REPLY_TITLE_LIMIT = 20
 QUICK_REPLY_LIMIT = 13
-TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
 def valid_signature(body: bytes, app_secret: str, sha256_header: str, sha1_header: str) -> bool:
@@ -68,7 +76,7 @@ class MessengerOutput(PlainTextOutput):
         self.sent += 1
         text, replies = quick_replies(text, buttons)
         parts = split_message(text, self.max_chars) or ["…"]
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with aiohttp.ClientSession(timeout=PROVIDER_TIMEOUT) as session:
             for n, part in enumerate(parts):
                 body: dict[str, Any] = {
                     "recipient": {"id": recipient_id},
@@ -77,14 +85,9 @@ class MessengerOutput(PlainTextOutput):
                 }
                 if replies and n == len(parts) - 1:
                     body["message"]["quick_replies"] = replies
-                try:
-                    async with session.post(
-                        f"{self.api_url}/me/messages", params={"access_token": self.page_access_token}, json=body
-                    ) as r:
-                        if r.status >= 300:
-                            logger.error("messenger: Send API refused a message (HTTP %d)", r.status)
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    logger.error("messenger: could not reach the Send API (%s)", type(exc).__name__)
+                await post_to_provider(
+                    session, "messenger", f"{self.api_url}/me/messages", params={"access_token": self.page_access_token}, json=body
+                )
 
 
 class MessengerChannel(InputChannel):
@@ -96,10 +99,7 @@ class MessengerChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = credentials or {}
-        missing = [k for k in ("page_access_token", "app_secret", "verify_token") if not credentials.get(k)]
-        if missing:
-            raise ValueError(f"messenger channel: missing credentials {', '.join(missing)}")
+        credentials = required(credentials, "messenger", "page_access_token", "app_secret", "verify_token")
         return cls(
             str(credentials["page_access_token"]),
             str(credentials["app_secret"]),

@@ -18,7 +18,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, webhook_blueprint
+from bot.channels.common import (
+    PROVIDER_TIMEOUT,
+    Handler,
+    PlainTextOutput,
+    answer,
+    chosen_payload,
+    post_to_provider,
+    required,
+    webhook_blueprint,
+)
 from bot.messages import message
 from bot.plain_text import split_message
 
@@ -26,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 TELEGRAM_API = "https://api.telegram.org"
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit for a button's payload
-TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
 class TelegramOutput(PlainTextOutput):
@@ -39,13 +47,8 @@ class TelegramOutput(PlainTextOutput):
         return "telegram"
 
     async def call(self, method: str, body: dict[str, Any]) -> None:
-        try:
-            async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-                async with session.post(f"{self.base}/{method}", json=body) as r:
-                    if r.status >= 300:
-                        logger.error("telegram: %s refused (HTTP %d)", method, r.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            logger.error("telegram: could not reach the Bot API (%s)", type(exc).__name__)
+        async with aiohttp.ClientSession(timeout=PROVIDER_TIMEOUT) as session:
+            await post_to_provider(session, "telegram", f"{self.base}/{method}", json=body)
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         text = message.get("text") or ""
@@ -75,10 +78,7 @@ class TelegramChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = credentials or {}
-        missing = [k for k in ("access_token", "secret_token") if not credentials.get(k)]
-        if missing:
-            raise ValueError(f"telegram channel: missing credentials {', '.join(missing)}")
+        credentials = required(credentials, "telegram", "access_token", "secret_token")
         return cls(
             str(credentials["access_token"]),
             str(credentials["secret_token"]),

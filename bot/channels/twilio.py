@@ -19,7 +19,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.common import Handler, PlainTextOutput, answer, chosen_payload, webhook_blueprint
+from bot.channels.common import (
+    PROVIDER_TIMEOUT,
+    Handler,
+    PlainTextOutput,
+    answer,
+    chosen_payload,
+    post_to_provider,
+    required,
+    webhook_blueprint,
+)
 from bot.messages import message
 from bot.opt_out_store import OptOutStore
 from bot.plain_text import sms_safe
@@ -29,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
 class TwilioOutput(PlainTextOutput):
@@ -54,14 +62,9 @@ class TwilioOutput(PlainTextOutput):
     async def send_parts(self, recipient_id: str, parts: list[str]) -> None:
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         auth = aiohttp.BasicAuth(self.account_sid, self.auth_token)
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with aiohttp.ClientSession(timeout=PROVIDER_TIMEOUT) as session:
             for part in parts:  # in order: each waits for the one before
-                try:
-                    async with session.post(url, data={"To": recipient_id, "From": self.sender, "Body": part}, auth=auth) as r:
-                        if r.status >= 300:
-                            logger.error("%s: Twilio refused a message (HTTP %d)", self.channel, r.status)
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    logger.error("%s: could not reach Twilio (%s)", self.channel, type(exc).__name__)
+                await post_to_provider(session, self.channel, url, data={"To": recipient_id, "From": self.sender, "Body": part}, auth=auth)
 
 
 class TwilioSmsChannel(InputChannel):
@@ -75,10 +78,7 @@ class TwilioSmsChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = credentials or {}
-        missing = [k for k in ("account_sid", "auth_token", "number") if not credentials.get(k)]
-        if missing:
-            raise ValueError(f"{cls.name()} channel: missing credentials {', '.join(missing)}")
+        credentials = required(credentials, cls.name(), "account_sid", "auth_token", "number")
         return cls(
             account_sid=str(credentials["account_sid"]),
             auth_token=str(credentials["auth_token"]),
