@@ -47,6 +47,7 @@ from sqlalchemy.types import TypeDecorator
 
 from bot import PROJECT_ROOT
 from bot.contact import Contact, parse_contact
+from bot.stores import EMBEDDED_HANDOFF_DB, handoff_database_url
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ Reason = Literal["contraindication", "clinician_request", "urgent"]
 Status = Literal["open", "resolved"]
 REASONS: tuple[str, ...] = ("contraindication", "clinician_request", "urgent")
 STATUSES: tuple[str, ...] = ("open", "resolved")
-DEFAULT_DB = PROJECT_ROOT / "var" / "handoffs.db"
+DEFAULT_DB = EMBEDDED_HANDOFF_DB
 WEBHOOK_TIMEOUT = 5.0
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 3600.0
@@ -176,8 +177,6 @@ class HandoffStore:
     def from_env(cls) -> HandoffStore:
         """Configure from HANDOFF_DATABASE_URL (or STORES=production), HANDOFF_WEBHOOK_URL, HANDOFF_WEBHOOK_SECRET,
         HANDOFF_STORE_TRANSCRIPT."""
-        from bot.stores import handoff_database_url
-
         return cls(
             url=handoff_database_url(),
             webhook_url=os.environ.get("HANDOFF_WEBHOOK_URL") or None,

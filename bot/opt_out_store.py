@@ -14,7 +14,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine,
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.handoff_store import DEFAULT_DB, _resolve_sqlite
+from bot.handoff_store import _resolve_sqlite
 from bot.stores import handoff_database_url
 
 metadata = MetaData()
@@ -33,7 +33,7 @@ def address_hash(address: str) -> str:
 
 class OptOutStore:
     def __init__(self, url: str | None = None) -> None:
-        url = url or handoff_database_url() or f"sqlite:///{DEFAULT_DB}"
+        url = url or handoff_database_url()
         self.engine: Engine = create_engine(_resolve_sqlite(url), future=True, hide_parameters=True, pool_pre_ping=True)
         metadata.create_all(self.engine)
 

@@ -43,8 +43,9 @@ from sqlalchemy import column, create_engine, delete, event, func, inspect, sele
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from bot import PROJECT_ROOT, stores
-from bot.handoff_store import DEFAULT_DB, HandoffStore, handoffs, outbox
+from bot import PROJECT_ROOT
+from bot.handoff_store import HandoffStore, handoffs, outbox
+from bot.stores import handoff_database_url, tracker_database_url
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +79,6 @@ class RetentionResult:
     conversations: ConversationCounts | None  # None: that database failed (see errors)
     handoffs: HandoffCounts | None
     errors: tuple[str, ...] = ()
-
-
-def tracker_database_url(environ: Mapping[str, str]) -> str:
-    """Where Rasa keeps conversations: TRACKER_DATABASE_URL, else PostgreSQL from POSTGRES_* when
-    STORES=production (endpoints.production.yml), else SQLite ``var/trackers.db`` (endpoints.yml).
-
-    Pure: reads only ``environ``. The URL includes the password; never log it.
-    """
-    return stores.tracker_database_url(environ)
-
-
-def handoff_database_url(environ: Mapping[str, str]) -> str:
-    """Where handoff records are: HANDOFF_DATABASE_URL, else the production database, else ``var/handoffs.db``."""
-    return stores.handoff_database_url(environ) or f"sqlite:///{DEFAULT_DB}"
 
 
 def retention_days(value: str | int | None) -> int:

@@ -34,6 +34,7 @@ PRODUCTION_DEFAULTS = {
     "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
 }
 EMBEDDED_TRACKER_DB = PROJECT_ROOT / "var" / "trackers.db"
+EMBEDDED_HANDOFF_DB = PROJECT_ROOT / "var" / "handoffs.db"
 
 
 def is_production(environ: Mapping[str, str] | None = None) -> bool:
@@ -70,12 +71,12 @@ def tracker_database_url(environ: Mapping[str, str] | None = None) -> str:
     return postgres_url(environ) if is_production(environ) else f"sqlite:///{EMBEDDED_TRACKER_DB}"
 
 
-def handoff_database_url(environ: Mapping[str, str] | None = None) -> str | None:
-    """HANDOFF_DATABASE_URL, else the production database, else None (the store's SQLite default)."""
+def handoff_database_url(environ: Mapping[str, str] | None = None) -> str:
+    """Where handoffs and opt-outs are: HANDOFF_DATABASE_URL, else the production database, else SQLite."""
     environ = os.environ if environ is None else environ
     if environ.get("HANDOFF_DATABASE_URL"):
         return environ["HANDOFF_DATABASE_URL"]
-    return postgres_url(environ) if is_production(environ) else None
+    return postgres_url(environ) if is_production(environ) else f"sqlite:///{EMBEDDED_HANDOFF_DB}"
 
 
 def shell_exports(environ: Mapping[str, str] | None = None) -> str:
