@@ -52,8 +52,8 @@ COPY . .
 # Build as root, so the code and the model stay read-only for the user that runs them;
 # only var/ (the generated var/credentials.yml) and the home directory (Rasa's and
 # matplotlib's per-user files, first written during training) are the user's.
-RUN python -m bot.spacy_pipeline build/spacy-en-lookup >/dev/null \
-    && python -m bot.knowledge --check >/dev/null \
+RUN python -m bot.nlu.spacy_pipeline build/spacy-en-lookup >/dev/null \
+    && python -m bot.content.knowledge --check >/dev/null \
     && rasa train --config config.yml --domain domain.yml --data data --out models --fixed-model-name dry-needling \
     && test -f models/dry-needling.tar.gz \
     && rm -rf .rasa \
@@ -65,4 +65,4 @@ EXPOSE 5005 5055
 # The Rasa server, as scripts/start runs it, with the production stores: channels whose
 # settings are in the environment, HTTP API only with RASA_API_TOKEN, CORS for
 # CHAT_ALLOWED_ORIGINS. The action server: command `rasa run actions --actions actions --port 5055`.
-CMD ["sh", "-c", "set -eu; python -m bot.channel_config credentials.yml var/credentials.yml; set -- --model models/dry-needling.tar.gz --endpoints endpoints.production.yml --credentials var/credentials.yml --port 5005; if [ -n \"${RASA_API_TOKEN:-}\" ]; then set -- \"$@\" --enable-api --auth-token \"$RASA_API_TOKEN\"; fi; if [ -n \"${CHAT_ALLOWED_ORIGINS:-}\" ]; then set -f; IFS=', '; set -- \"$@\" --cors $CHAT_ALLOWED_ORIGINS; unset IFS; fi; exec rasa run \"$@\""]
+CMD ["sh", "-c", "set -eu; python -m bot.channels.config credentials.yml var/credentials.yml; set -- --model models/dry-needling.tar.gz --endpoints endpoints.production.yml --credentials var/credentials.yml --port 5005; if [ -n \"${RASA_API_TOKEN:-}\" ]; then set -- \"$@\" --enable-api --auth-token \"$RASA_API_TOKEN\"; fi; if [ -n \"${CHAT_ALLOWED_ORIGINS:-}\" ]; then set -f; IFS=', '; set -- \"$@\" --cors $CHAT_ALLOWED_ORIGINS; unset IFS; fi; exec python -m bot.server run \"$@\""]

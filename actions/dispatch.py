@@ -1,4 +1,4 @@
-"""Send a :class:`bot.replies.Reply` through rasa_sdk and return its slot events."""
+"""Send a :class:`bot.content.replies.Reply` through rasa_sdk and return its slot events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.replies import Reply
+from bot.content.replies import Reply
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:

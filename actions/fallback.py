@@ -8,9 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.dispatch import send
-from bot.knowledge import get_knowledge_base
-from bot.replies import not_covered_reply, out_of_scope_reply, unsure_reply
-from bot.retrieval import get_search
+from bot.content.knowledge import get_knowledge_base
+from bot.content.replies import not_covered_reply, out_of_scope_reply, unsure_reply
+from bot.content.retrieval import get_search
 
 
 class ActionFallback(Action):

@@ -13,12 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.dispatch import send
-from bot.contact import mask, parse_contact
-from bot.handoff import confirmation, handoff_intro, looks_like_question, urgent_reply
-from bot.handoff_store import HandoffStore, HandoffStoreError, OutboxWorker
-from bot.knowledge import get_knowledge_base
-from bot.lexicon import all_groups
-from bot.messages import button_title, message
+from bot.content.knowledge import get_knowledge_base
+from bot.content.messages import button_title, message
+from bot.handoff.contact import mask, parse_contact
+from bot.handoff.form import confirmation, handoff_intro, looks_like_question, urgent_reply
+from bot.handoff.store import HandoffStore, HandoffStoreError, OutboxWorker
+from bot.safety.lexicon import all_groups
 
 logger = logging.getLogger(__name__)
 FORM_SLOTS = ("consent", "contact_name", "contact_value")
@@ -59,8 +59,9 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> str:
         return "validate_handoff_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         # Declining consent ends the form at once: nothing else is asked or kept.
         return [] if tracker.get_slot("consent") is False else domain_slots
 
@@ -80,13 +81,11 @@ class ValidateHandoffForm(FormValidationAction):
     async def extract_contact_value(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         return self._free_text(tracker, "contact_value")
 
-    def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> dict[str, Any]:
+    def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         name = " ".join(str(value or "").split())[:100]
         return {"contact_name": name or None}
 
-    def validate_contact_value(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> dict[str, Any]:
+    def validate_contact_value(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:  # cleared when the form starts: nothing was typed yet, so nothing to complain about
             return {"contact_value": None}
         contact = parse_contact(str(value))
@@ -170,8 +169,10 @@ class _Ask(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         buttons = []
         if self.slot == "consent":
-            buttons = [{"title": button_title("consent_yes"), "payload": "/affirm"},
-                       {"title": button_title("consent_no"), "payload": "/deny"}]
+            buttons = [
+                {"title": button_title("consent_yes"), "payload": "/affirm"},
+                {"title": button_title("consent_no"), "payload": "/deny"},
+            ]
         dispatcher.utter_message(text=message(f"ask_{self.slot}"), buttons=buttons)
         return []
 

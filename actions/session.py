@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.settings import get_settings
+from bot.config import get_settings
 
 
 class ActionSessionStart(Action):
@@ -17,6 +17,6 @@ class ActionSessionStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = [SessionStarted()]
-        events += [SlotSet(name, value) for name, value in get_settings().as_slots().items()]
+        events += [SlotSet(name, value) for name, value in get_settings().clinic.as_slots().items()]
         events.append(ActionExecuted("action_listen"))
         return events

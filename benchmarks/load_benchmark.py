@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tests import postgres  # noqa: E402
-from tests.redis_server import redis_server  # noqa: E402
-from tests.servers import production_settings, running_servers  # noqa: E402
+from tests.support import postgres  # noqa: E402
+from tests.support.redis_server import redis_server  # noqa: E402
+from tests.support.servers import production_settings, running_servers  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 QUESTIONS = [
@@ -129,25 +129,48 @@ def measure(name: str, quick: bool, **server_args) -> dict:
         for clients in CLIENTS:
             messages = {1: 150, 8: 480, 32: 960}[clients] // (3 if quick else 1)
             # This VM's speed varies from run to run by 10-20%: keep the median of three runs.
-            repeats = sorted((run_clients(servers.rasa_urls, clients, messages) for _ in range(1 if quick else REPEATS)),
-                             key=lambda run: run["messages_per_second"])
+            repeats = sorted(
+                (run_clients(servers.rasa_urls, clients, messages) for _ in range(1 if quick else REPEATS)),
+                key=lambda run: run["messages_per_second"],
+            )
             r = dict(repeats[len(repeats) // 2], messages_per_second_all_runs=[x["messages_per_second"] for x in repeats])
             runs.append(r)
-            print(f"{name:24} {clients:2} clients: {r['messages_per_second']:6.1f} msg/s  p50 {r['p50_ms']:6.1f}  "
-                  f"p95 {r['p95_ms']:6.1f}  p99 {r['p99_ms']:6.1f} ms  ({r['messages']} messages, {r['errors']} errors)")
+            print(
+                f"{name:24} {clients:2} clients: {r['messages_per_second']:6.1f} msg/s  p50 {r['p50_ms']:6.1f}  "
+                f"p95 {r['p95_ms']:6.1f}  p99 {r['p99_ms']:6.1f} ms  ({r['messages']} messages, {r['errors']} errors)"
+            )
         memory = {f"rasa_server_{n + 1}": peak_rss_mb(p.pid) for n, p in enumerate(servers.rasa_procs)}
         memory["action_server"] = peak_rss_mb(servers.actions.pid)
-    return {"name": name, "instances": len(memory) - 1, "start_to_first_answer_s": start_to_first_answer,
-            "runs": runs, "peak_memory_mb": memory}
+    return {
+        "name": name,
+        "instances": len(memory) - 1,
+        "start_to_first_answer_s": start_to_first_answer,
+        "runs": runs,
+        "peak_memory_mb": memory,
+    }
 
 
 def training_seconds() -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
         subprocess.run(
-            [str(Path(sys.executable).with_name("rasa")), "train", "--force", "--out", out, "--config", "config.yml",
-             "--domain", "domain.yml", "--data", "data"],
-            cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).with_name("rasa")),
+                "train",
+                "--force",
+                "--out",
+                out,
+                "--config",
+                "config.yml",
+                "--domain",
+                "domain.yml",
+                "--data",
+                "data",
+            ],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
         )
         return round(time.monotonic() - started, 1)
@@ -163,9 +186,15 @@ def main() -> None:
     with postgres.throwaway_server(durable=True) as server_url, redis_server() as redis:
         for instances in (1, 2):
             database = postgres.fresh_database_on(server_url)
-            results["setups"].append(measure(f"production, {instances} instance{'s' * (instances > 1)}", args.quick,
-                                             tracker_store="production", instances=instances,
-                                             production_env=production_settings(database, redis.port)))
+            results["setups"].append(
+                measure(
+                    f"production, {instances} instance{'s' * (instances > 1)}",
+                    args.quick,
+                    tracker_store="production",
+                    instances=instances,
+                    production_env=production_settings(database, redis.port),
+                )
+            )
     previous = RESULTS / "load.json"
     if args.train:
         results["training_seconds"] = training_seconds()

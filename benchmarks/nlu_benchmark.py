@@ -33,8 +33,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # noqa: E402
 from sklearn.pipeline import make_pipeline, make_union  # noqa: E402
 
-from bot.knowledge import get_knowledge_base  # noqa: E402
-from bot.retrieval import get_search  # noqa: E402
+from bot.content.knowledge import get_knowledge_base  # noqa: E402
+from bot.content.retrieval import get_search  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TEST_FILE = ROOT / "benchmarks" / "data" / "nlu_test.yml"
@@ -126,13 +126,15 @@ def threshold_sweep(gold: list[str], preds: list[dict]) -> list[dict]:
         accepted = [(g, p) for g, p in zip(gold, preds, strict=True) if p["confidence"] >= t]
         right = sum(g == p["intent"] for g, p in accepted)
         wrong = len(accepted) - right
-        rows.append({
-            "threshold": t,
-            "answered": round(len(accepted) / len(gold), 4),
-            "answered_correct": round(right / len(accepted), 4) if accepted else 0.0,
-            "wrong_answers": wrong,
-            "sent_to_fallback": len(gold) - len(accepted),
-        })
+        rows.append(
+            {
+                "threshold": t,
+                "answered": round(len(accepted) / len(gold), 4),
+                "answered_correct": round(right / len(accepted), 4) if accepted else 0.0,
+                "wrong_answers": wrong,
+                "sent_to_fallback": len(gold) - len(accepted),
+            }
+        )
     return rows
 
 
@@ -153,9 +155,24 @@ def cross_validation(folds: int = 5) -> dict:
     out = RESULTS / "cv"
     started = time.monotonic()
     subprocess.run(
-        [str(Path(sys.executable).with_name("rasa")), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
-         "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot"],
-        cwd=ROOT, check=True, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        [
+            str(Path(sys.executable).with_name("rasa")),
+            "test",
+            "nlu",
+            "--nlu",
+            "data/nlu",
+            "--config",
+            "config.yml",
+            "--cross-validation",
+            "--folds",
+            str(folds),
+            "--out",
+            str(out),
+            "--no-plot",
+        ],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
     )
     report = json.loads((out / "intent_report.json").read_text())
     return {
@@ -203,7 +220,8 @@ def main() -> None:
         "fallback_threshold_sweep": threshold_sweep(gold, preds),
         "errors": [
             {"text": t, "true": g, "predicted": p["intent"], "confidence": round(p["confidence"], 3)}
-            for t, g, p in zip(texts, gold, preds, strict=True) if g != p["intent"]
+            for t, g, p in zip(texts, gold, preds, strict=True)
+            if g != p["intent"]
         ],
     }
     results["baseline_tfidf_cross_validation"] = tfidf_cross_validation(train)
@@ -216,15 +234,19 @@ def main() -> None:
             results["cross_validation"] = json.loads(previous.read_text())["cross_validation"]
     (RESULTS / "nlu.json").write_text(json.dumps(results, indent=2) + "\n")
 
-    print(f"Held-out test file: {len(test)} questions scored ({written - len(test)} of {written} left out as word-for-word "
-          f"identical to a training example); training data: {len(train)} examples")
+    print(
+        f"Held-out test file: {len(test)} questions scored ({written - len(test)} of {written} left out as word-for-word "
+        f"identical to a training example); training data: {len(train)} examples"
+    )
     print(f"{'model':32} {'accuracy':>9} {'macro-F1':>9}")
     for name in ["rasa_diet", "rasa_diet_with_fallback", "baseline_tfidf_logreg", "baseline_bm25_passages"]:
         print(f"{name:32} {results[name]['accuracy']:9.3f} {results[name]['macro_f1']:9.3f}")
     print("Fallback threshold sweep (answered = share of questions above the threshold):")
     for row in results["fallback_threshold_sweep"]:
-        print(f"  threshold {row['threshold']:.1f}: answered {row['answered']:.1%}, of which correct {row['answered_correct']:.1%}, "
-              f"wrong answers {row['wrong_answers']}, to fallback {row['sent_to_fallback']}")
+        print(
+            f"  threshold {row['threshold']:.1f}: answered {row['answered']:.1%}, of which correct {row['answered_correct']:.1%}, "
+            f"wrong answers {row['wrong_answers']}, to fallback {row['sent_to_fallback']}"
+        )
     if "cross_validation" in results:
         cv = results["cross_validation"]
         print(f"{cv['folds']}-fold cross-validation on training data: accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}")

@@ -1,7 +1,7 @@
 """Render benchmarks/results/*.json into the README's "Benchmark results" block.
 
-    python benchmarks/report.py           # rewrite the block in README.md and print it
-    python benchmarks/report.py --check   # exit 1 if README.md is out of date (run by the tests)
+python benchmarks/report.py           # rewrite the block in README.md and print it
+python benchmarks/report.py --check   # exit 1 if README.md is out of date (run by the tests)
 """
 
 from __future__ import annotations
@@ -41,37 +41,56 @@ def render() -> str:
     if "cross_validation" in nlu:
         cv = nlu["cross_validation"]
         tcv = nlu["baseline_tfidf_cross_validation"]
-        lines += ["", f"**5-fold cross-validation** on the training data: accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f} "
-                  f"(TF-IDF baseline under 5-fold CV: accuracy {tcv['accuracy']:.3f}, macro-F1 {tcv['macro_f1']:.3f})."]
-    lines += ["", "**Fallback threshold sweep** on the held-out file (the threshold in `config.yml` is chosen from this):", "",
-              "| threshold | answered by an intent | of those, correct | wrong answers | sent to fallback |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"**5-fold cross-validation** on the training data: accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f} "
+            f"(TF-IDF baseline under 5-fold CV: accuracy {tcv['accuracy']:.3f}, macro-F1 {tcv['macro_f1']:.3f}).",
+        ]
+    lines += [
+        "",
+        "**Fallback threshold sweep** on the held-out file (the threshold in `config.yml` is chosen from this):",
+        "",
+        "| threshold | answered by an intent | of those, correct | wrong answers | sent to fallback |",
+        "|---|---|---|---|---|",
+    ]
     for row in nlu["fallback_threshold_sweep"]:
-        lines.append(f"| {row['threshold']:.1f} | {row['answered']:.1%} | {row['answered_correct']:.1%} | "
-                     f"{row['wrong_answers']} | {row['sent_to_fallback']} |")
+        lines.append(
+            f"| {row['threshold']:.1f} | {row['answered']:.1%} | {row['answered_correct']:.1%} | "
+            f"{row['wrong_answers']} | {row['sent_to_fallback']} |"
+        )
     lines += ["", "Confusion matrix: `benchmarks/results/nlu_confusion_matrix.png`; every error: `benchmarks/results/nlu.json`."]
     retrieval_file = RESULTS / "retrieval.json"
     if retrieval_file.exists():
         r = json.loads(retrieval_file.read_text())
         c = r["configured"]
-        lines += ["", f"**Document search** (`benchmarks/retrieval_benchmark.py`, {r['answerable']} answerable and "
-                  f"{r['unanswerable']} unanswerable questions): with min_score {c['min_score']} and min_coverage "
-                  f"{c['min_coverage']}, {c['answerable_recall']:.0%} of answerable questions get the right passage, "
-                  f"{c['answerable_wrong_passage']} get a wrong one, and {c['unanswerable_answered']} unanswerable "
-                  "questions get any passage."]
+        lines += [
+            "",
+            f"**Document search** (`benchmarks/retrieval_benchmark.py`, {r['answerable']} answerable and "
+            f"{r['unanswerable']} unanswerable questions): with min_score {c['min_score']} and min_coverage "
+            f"{c['min_coverage']}, {c['answerable_recall']:.0%} of answerable questions get the right passage, "
+            f"{c['answerable_wrong_passage']} get a wrong one, and {c['unanswerable_answered']} unanswerable "
+            "questions get any passage.",
+        ]
     safety_file = RESULTS / "safety.json"
     if safety_file.exists():
         sf = json.loads(safety_file.read_text())
         first = sf["first_run_before_fixes"]
         c = sf["counts"]
-        lines += ["", f"**Safety layer** (`benchmarks/safety_benchmark.py` on `{sf['eval_file']}`, written independently of the "
-                  f"lexicons and tests: {c['handoff']} disclosures, {c['no_handoff']} non-disclosures, {c['urgent']} red flags, "
-                  f"{c['mild']} mild after-effects):", "",
-                  "| run | handoff recall | handoff precision | red-flag recall | mild wrongly urgent |", "|---|---|---|---|---|",
-                  f"| first run, before reading its errors (held-out) | {first['handoff_recall']:.3f} | {first['handoff_precision']:.3f} | "
-                  f"{first['red_flag_recall']:.3f} | {first['mild_false_urgent']} |",
-                  f"| now, after general lexicon and cue fixes (no longer held-out) | {sf['handoff_recall']:.3f} | "
-                  f"{sf['handoff_precision']:.3f} | {sf['red_flag_recall']:.3f} | {sf['mild_false_urgent']} |", "",
-                  f"Latency the layer adds per message: p50 {sf['latency_ms']['p50']} ms, p95 {sf['latency_ms']['p95']} ms."]
+        lines += [
+            "",
+            f"**Safety layer** (`benchmarks/safety_benchmark.py` on `{sf['eval_file']}`, written independently of the "
+            f"lexicons and tests: {c['handoff']} disclosures, {c['no_handoff']} non-disclosures, {c['urgent']} red flags, "
+            f"{c['mild']} mild after-effects):",
+            "",
+            "| run | handoff recall | handoff precision | red-flag recall | mild wrongly urgent |",
+            "|---|---|---|---|---|",
+            f"| first run, before reading its errors (held-out) | {first['handoff_recall']:.3f} | {first['handoff_precision']:.3f} | "
+            f"{first['red_flag_recall']:.3f} | {first['mild_false_urgent']} |",
+            f"| now, after general lexicon and cue fixes (no longer held-out) | {sf['handoff_recall']:.3f} | "
+            f"{sf['handoff_precision']:.3f} | {sf['red_flag_recall']:.3f} | {sf['mild_false_urgent']} |",
+            "",
+            f"Latency the layer adds per message: p50 {sf['latency_ms']['p50']} ms, p95 {sf['latency_ms']['p95']} ms.",
+        ]
     load_file = RESULTS / "load.json"
     if load_file.exists():
         lines += ["", *load_table(json.loads(load_file.read_text()))]
@@ -81,13 +100,19 @@ def render() -> str:
 
 def load_table(load: dict) -> list[str]:
     """The load benchmark: throughput and latency per set-up and client count, memory, start-up."""
-    lines = [f"**Load** (`benchmarks/load_benchmark.py`: REST webhook, 10-turn conversations, everything on one "
-             f"{load['machine']} machine, Python {load['python']}):", "",
-             "| set-up | clients | messages/s | p50 | p95 | p99 |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"**Load** (`benchmarks/load_benchmark.py`: REST webhook, 10-turn conversations, everything on one "
+        f"{load['machine']} machine, Python {load['python']}):",
+        "",
+        "| set-up | clients | messages/s | p50 | p95 | p99 |",
+        "|---|---|---|---|---|---|",
+    ]
     for setup in load["setups"]:
         for run in setup["runs"]:
-            lines.append(f"| {setup['name']} | {run['clients']} | {run['messages_per_second']:.1f} | {run['p50_ms']:.0f} ms | "
-                         f"{run['p95_ms']:.0f} ms | {run['p99_ms']:.0f} ms |")
+            lines.append(
+                f"| {setup['name']} | {run['clients']} | {run['messages_per_second']:.1f} | {run['p50_ms']:.0f} ms | "
+                f"{run['p95_ms']:.0f} ms | {run['p99_ms']:.0f} ms |"
+            )
     lines += ["", "| set-up | peak memory per process | start to first answer |", "|---|---|---|"]
     for setup in load["setups"]:
         memory = ", ".join(f"{name.replace('_', ' ')} {mb:.0f} MB" for name, mb in setup["peak_memory_mb"].items())

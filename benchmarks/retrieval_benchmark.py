@@ -19,8 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.knowledge import get_knowledge_base  # noqa: E402
-from bot.retrieval import load_search  # noqa: E402
+from bot.content.knowledge import get_knowledge_base  # noqa: E402
+from bot.content.retrieval import load_search  # noqa: E402
 
 EVAL = ROOT / "benchmarks" / "data" / "retrieval_eval.yml"
 RESULTS = ROOT / "benchmarks" / "results" / "retrieval.json"
@@ -62,12 +62,16 @@ def main() -> None:
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{'min_score':>9} {'min_cov':>7} {'recall':>7} {'wrong psg':>9} {'unanswerable answered':>22}")
     for row in grid:
-        print(f"{row['min_score']:9.1f} {row['min_coverage']:7.2f} {row['answerable_recall']:7.1%} "
-              f"{row['answerable_wrong_passage']:9d} {row['unanswerable_answered']:22d}")
+        print(
+            f"{row['min_score']:9.1f} {row['min_coverage']:7.2f} {row['answerable_recall']:7.1%} "
+            f"{row['answerable_wrong_passage']:9d} {row['unanswerable_answered']:22d}"
+        )
     c = result["configured"]
-    print(f"configured (data/retrieval.yml): min_score {c['min_score']}, min_coverage {c['min_coverage']}: "
-          f"recall {c['answerable_recall']:.1%}, wrong passages {c['answerable_wrong_passage']}, "
-          f"unanswerable answered {c['unanswerable_answered']} {c['unanswerable_examples']}")
+    print(
+        f"configured (data/retrieval.yml): min_score {c['min_score']}, min_coverage {c['min_coverage']}: "
+        f"recall {c['answerable_recall']:.1%}, wrong passages {c['answerable_wrong_passage']}, "
+        f"unanswerable answered {c['unanswerable_answered']} {c['unanswerable_examples']}"
+    )
 
 
 if __name__ == "__main__":

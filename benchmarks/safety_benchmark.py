@@ -18,7 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.conditions import get_detector  # noqa: E402
+from bot.safety.detector import get_detector  # noqa: E402
 
 EVAL = ROOT / "benchmarks" / "data" / "safety_eval.yml"
 FIRST_RUN = {"handoff_recall": 0.833, "handoff_precision": 0.909, "red_flag_recall": 0.686, "mild_false_urgent": 1}
@@ -58,10 +58,14 @@ def main() -> None:
     # held-out measure. Later runs include lexicon fixes made after reading those errors.
     result["first_run_before_fixes"] = FIRST_RUN
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"handoff: recall {result['handoff_recall']:.3f}, precision {result['handoff_precision']:.3f} "
-          f"({len(data['handoff'])} disclosures, {len(data['no_handoff'])} non-disclosures)")
-    print(f"red flags: recall {result['red_flag_recall']:.3f} ({len(data['urgent'])}); "
-          f"mild after-effects wrongly urgent: {len(false_alarms)} of {len(data['mild'])}")
+    print(
+        f"handoff: recall {result['handoff_recall']:.3f}, precision {result['handoff_precision']:.3f} "
+        f"({len(data['handoff'])} disclosures, {len(data['no_handoff'])} non-disclosures)"
+    )
+    print(
+        f"red flags: recall {result['red_flag_recall']:.3f} ({len(data['urgent'])}); "
+        f"mild after-effects wrongly urgent: {len(false_alarms)} of {len(data['mild'])}"
+    )
     print(f"latency added per message: p50 {result['latency_ms']['p50']} ms, p95 {result['latency_ms']['p95']} ms")
 
 

@@ -1,7 +1,9 @@
-"""Dry-needling safety assistant: knowledge base, answer composition and clinic settings.
+"""Dry-needling safety assistant.
 
-Everything here is pure Python with no Rasa server dependency so that it can be
-unit-tested directly; the rasa_sdk actions in ``actions/`` are thin wrappers.
+Packages by concern and by the process that loads them (README, "Architecture"):
+``nlu``, ``safety`` and ``channels`` run in the Rasa server; ``content`` and ``handoff``
+in the action server (``actions/`` are thin wrappers over them); ``persistence`` in
+both; ``tools`` and the CLIs from the command line. ``config`` is every setting.
 """
 
 from pathlib import Path

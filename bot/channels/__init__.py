@@ -1,9 +1,6 @@
 """Rasa input channels: REST, the website chat, SMS/WhatsApp (Twilio), Telegram and Messenger.
 
-Each is a Rasa custom connector named in credentials.yml; Rasa imports this package
-while reading credentials.yml, so this is where the Rasa speed-ups are installed.
+Each is a Rasa custom connector named in credentials.yml, loaded by the Rasa server.
+``base`` holds what they share (the one "always answer" guard and send path),
+``plain_text`` how text channels render replies, ``config`` which channels are on.
 """
-
-from bot import rasa_speedups
-
-rasa_speedups.install()

@@ -19,7 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import (
+from bot.channels.base import (
     PROVIDER_TIMEOUT,
     Handler,
     PlainTextOutput,
@@ -29,8 +29,8 @@ from bot.channels.common import (
     required,
     webhook_blueprint,
 )
-from bot.messages import message
-from bot.plain_text import numbered, split_message
+from bot.channels.plain_text import numbered, split_message, text_with_sources
+from bot.content.messages import message
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def valid_signature(body: bytes, app_secret: str, sha256_header: str, sha1_heade
         prefix = "sha256=" if algorithm is hashlib.sha256 else "sha1="
         if header.startswith(prefix):
             expected = hmac.new(app_secret.encode(), body, algorithm).hexdigest()
-            return hmac.compare_digest(expected, header[len(prefix):])
+            return hmac.compare_digest(expected, header[len(prefix) :])
     return False
 
 
@@ -69,7 +69,7 @@ class MessengerOutput(PlainTextOutput):
         return "messenger"
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        text = message.get("text") or ""
+        text = text_with_sources(message)
         buttons = message.get("buttons") or message.get("quick_replies") or []
         if not text and not buttons:
             return

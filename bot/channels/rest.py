@@ -22,8 +22,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import webhook_blueprint
-from bot.messages import message
+from bot.channels.base import webhook_blueprint
+from bot.content.messages import message
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +100,12 @@ class RestChannel(RestInput):
             try:
                 await handle(
                     UserMessage(
-                        body["message"], collector, sender, input_channel=self.name(),
-                        metadata=body.get("metadata"), message_id=message_id,
+                        body["message"],
+                        collector,
+                        sender,
+                        input_channel=self.name(),
+                        metadata=body.get("metadata"),
+                        message_id=message_id,
                     )
                 )
             except Exception as exc:  # never log the message text: it is health data

@@ -18,7 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import (
+from bot.channels.base import (
     PROVIDER_TIMEOUT,
     Handler,
     PlainTextOutput,
@@ -28,8 +28,8 @@ from bot.channels.common import (
     required,
     webhook_blueprint,
 )
-from bot.messages import message
-from bot.plain_text import split_message
+from bot.channels.plain_text import split_message, text_with_sources
+from bot.content.messages import message
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class TelegramOutput(PlainTextOutput):
             await post_to_provider(session, "telegram", f"{self.base}/{method}", json=body)
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        text = message.get("text") or ""
+        text = text_with_sources(message)
         buttons = message.get("buttons") or message.get("quick_replies") or []
         if not text and not buttons:
             return

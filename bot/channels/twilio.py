@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.common import (
+from bot.channels.base import (
     PROVIDER_TIMEOUT,
     Handler,
     PlainTextOutput,
@@ -29,10 +29,10 @@ from bot.channels.common import (
     required,
     webhook_blueprint,
 )
-from bot.messages import message
-from bot.opt_out_store import OptOutStore
-from bot.plain_text import sms_safe
-from bot.sms_keywords import keyword
+from bot.channels.plain_text import sms_safe
+from bot.channels.sms_keywords import keyword
+from bot.content.messages import message
+from bot.persistence.opt_outs import OptOutStore
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ and the length limit applies.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import uuid
 from pathlib import Path
@@ -25,10 +24,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot import PROJECT_ROOT
-from bot.channels.common import Handler, length_limited, max_message_chars
-from bot.messages import message
-from bot.plain_text import without_source_line
-from bot.settings import get_settings
+from bot.channels.base import Handler, length_limited
+from bot.config import get_settings
+from bot.content.messages import message
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +45,7 @@ MAX_SOCKET_PAYLOAD = 64 * 1024  # bytes per socket.io packet; the text limit is 
 
 def allowed_origins() -> list[str]:
     """CHAT_ALLOWED_ORIGINS: other sites that may embed the chat or connect to it (space or comma separated)."""
-    raw = os.environ.get("CHAT_ALLOWED_ORIGINS", "")
-    return [o.rstrip("/") for o in re.split(r"[\s,]+", raw) if o.strip()]
+    return list(get_settings().channels.allowed_origins)
 
 
 def content_security_policy(origins: list[str]) -> str:
@@ -82,8 +79,6 @@ class WebChatOutput(OutputChannel):
         custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
         text = message.get("text") or ""
         sources = [s for s in custom.get("sources", []) if isinstance(s, dict)]
-        if sources:
-            text, _ = without_source_line(text)
         buttons = message.get("buttons") or message.get("quick_replies") or []
         event: dict[str, Any] = {
             "text": text,
@@ -164,13 +159,14 @@ class WebChatChannel(InputChannel):
 
         @blueprint.route("/config.json", methods=["GET"])
         async def config(_: Request) -> HTTPResponse:
-            s = get_settings()
+            settings = get_settings()
+            clinic = settings.clinic
             body = {
-                "clinic_name": s.clinic_name,
-                "phone": s.phone,
-                "booking_url": s.booking_url,
-                "emergency_number": s.emergency_number,
-                "max_message_chars": max_message_chars(),
+                "clinic_name": clinic.clinic_name,
+                "phone": clinic.phone,
+                "booking_url": clinic.booking_url,
+                "emergency_number": clinic.emergency_number,
+                "max_message_chars": settings.channels.max_message_chars,
             }
             return response.json(body, headers=headers)
 
@@ -214,5 +210,3 @@ class WebChatChannel(InputChannel):
 
 async def _serve(path: Path, headers: dict[str, str]) -> HTTPResponse:
     return response.raw(path.read_bytes(), content_type=CONTENT_TYPES[path.suffix], headers=headers)
-
-

@@ -20,7 +20,6 @@
   const UNREACHABLE = "Can't reach the assistant right now.";
   const BULLET = /^\s*[-•*]\s+/;
   const LABEL = /^([^:\n]{1,60}):\s+(\S[\s\S]*)$/;
-  const SOURCE_PARAGRAPH = /^Sources?: /;
   const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'’”]/g;
 
   const $ = (id) => document.getElementById(id);
@@ -344,11 +343,7 @@
     const quickReplies = (Array.isArray(data.quick_replies) ? data.quick_replies : [])
       .filter((q) => q && typeof q.title === "string" && typeof q.payload === "string")
       .map((q) => ({ title: q.title, payload: q.payload }));
-    let text = typeof data.text === "string" ? data.text : "";
-    if (sources.length) {
-      // The footer lists the sources: drop a "Sources: ..." paragraph the text may still carry.
-      text = text.split(/\n\s*\n/).filter((p) => !SOURCE_PARAGRAPH.test(p.trim())).join("\n\n");
-    }
+    const text = typeof data.text === "string" ? data.text : "";
     stopWaiting();
     hideOffline();
     if (text.trim() || sources.length) {

@@ -1,0 +1,1 @@
+"""What the assistant says: the clinic's documents, the topic map, passage search and replies (action server; pure)."""

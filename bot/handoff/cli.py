@@ -1,0 +1,123 @@
+"""Staff command line for clinician handoffs (configured by the same HANDOFF_* env vars as the bot).
+
+    python -m bot.handoff.cli list [--status open|resolved]
+    python -m bot.handoff.cli show ID
+    python -m bot.handoff.cli resolve ID
+    python -m bot.handoff.cli export --format csv|json [--output FILE]
+    python -m bot.handoff.cli deliver          # one webhook outbox pass (for cron)
+
+Exit codes: 0 ok, 1 unknown id or nothing to deliver to, 2 usage error, 3 database error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.handoff.contact import Contact, mask
+from bot.handoff.store import HandoffNotFound, HandoffRecord, HandoffStore, HandoffStoreError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        store = HandoffStore.from_env()
+        return args.command(store, args)
+    except HandoffStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+
+
+def _list(store: HandoffStore, args: argparse.Namespace) -> int:
+    records = store.list(args.status)
+    for r in records:
+        contact = mask(Contact(r.contact_kind, r.contact)) if r.contact and r.contact_kind else "-"
+        conditions = ", ".join(r.conditions) or "-"
+        print(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}Z  {r.status:<8}  {r.reason:<17}  {contact:<18}  {conditions}")
+    print(f"{len(records)} handoff(s)", file=sys.stderr)
+    return 0
+
+
+def _show(store: HandoffStore, args: argparse.Namespace) -> int:
+    record = store.get(args.id)
+    if record is None:
+        return _unknown(args.id)
+    print(_describe(record))
+    return 0
+
+
+def _resolve(store: HandoffStore, args: argparse.Namespace) -> int:
+    try:
+        record = store.resolve(args.id)
+    except HandoffNotFound:
+        return _unknown(args.id)
+    print(f"{record.id} resolved at {record.resolved_at:%Y-%m-%d %H:%M}Z")
+    return 0
+
+
+def _export(store: HandoffStore, args: argparse.Namespace) -> int:
+    text = store.export(args.format, args.status)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    # Owner-only permissions: the export holds names, contacts and health conditions.
+    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _deliver(store: HandoffStore, args: argparse.Namespace) -> int:
+    if not store.webhook_url:
+        print("error: HANDOFF_WEBHOOK_URL is not set", file=sys.stderr)
+        return 1
+    delivered = store.deliver_outbox()
+    print(f"delivered {delivered}, still pending {store.outbox_pending()}")
+    return 0
+
+
+def _unknown(handoff_id: str) -> int:
+    print(f"error: no handoff with id {handoff_id!r}", file=sys.stderr)
+    return 1
+
+
+def _describe(record: HandoffRecord) -> str:
+    data = record.as_dict(include_transcript=record.transcript is not None)
+    lines = []
+    for key, value in data.items():
+        if key == "transcript":
+            value = json.dumps(value, indent=2, ensure_ascii=False)
+        elif isinstance(value, list):
+            value = ", ".join(value) or "-"
+        lines.append(f"{key:<16} {'-' if value is None else value}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot.handoff.cli", description="Clinician handoffs for staff.")
+    commands = parser.add_subparsers(dest="name", required=True)
+    p = commands.add_parser("list", help="list handoffs, oldest first")
+    p.add_argument("--status", choices=["open", "resolved"])
+    p.set_defaults(command=_list)
+    p = commands.add_parser("show", help="show one handoff in full")
+    p.add_argument("id")
+    p.set_defaults(command=_show)
+    p = commands.add_parser("resolve", help="mark a handoff resolved")
+    p.add_argument("id")
+    p.set_defaults(command=_resolve)
+    p = commands.add_parser("export", help="export all handoffs")
+    p.add_argument("--format", choices=["csv", "json"], required=True)
+    p.add_argument("--status", choices=["open", "resolved"])
+    p.add_argument("--output", help="file to write (created owner-only); default stdout")
+    p.set_defaults(command=_export)
+    p = commands.add_parser("deliver", help="one webhook outbox delivery pass (for cron)")
+    p.set_defaults(command=_deliver)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Where data lives: one database-URL resolver, the tracker store, SMS opt-outs, retention."""

@@ -1,0 +1,201 @@
+"""Detect conditions a visitor discloses, and whether the disclosure is about them, now.
+
+Target rules come from ``data/lexicon/conditions.yml`` and ConText cues from
+``data/lexicon/context.yml`` (on top of medspaCy's defaults). Each mention gets a
+role: ``patient`` (affirmed, about the visitor or the patient they speak for, now),
+``negated``, ``other_person``, ``hypothetical`` or ``historical``. Only ``patient``
+mentions lead to a clinician handoff.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+import yaml
+from loguru import logger as _loguru
+
+from bot.nlu.spacy_pipeline import DEFAULT_PATH as SPACY_PATH
+from bot.safety.lexicon import CONTEXT, RED_FLAGS, ConditionGroup, load_groups, question_words
+
+_loguru.disable("PyRuSH")  # it logs every sentence's tokens at DEBUG: patient text must not reach logs
+_loguru.disable("medspacy")
+
+import medspacy  # noqa: E402,F401  (registers the medspaCy pipeline factories)
+from medspacy.context import ConTextRule  # noqa: E402
+from medspacy.ner import TargetRule  # noqa: E402
+
+ROLES = ("patient", "negated", "other_person", "hypothetical", "historical")
+_CATEGORY = {
+    "negated": "NEGATED_EXISTENCE",
+    "other_person": "FAMILY",
+    "hypothetical": "HYPOTHETICAL",
+    "historical": "HISTORICAL",
+    "generic": "GENERIC",
+    "current": "CURRENT",
+    "proxy": "PROXY",
+}
+_DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
+# Besides the question words: openers of a question without its verb ("any risks if...", "safe with...").
+_QUESTION_OPENERS_EXTRA = {"any", "safe"}
+_FRAGMENT_OPENERS = {
+    "on",
+    "currently",
+    "also",
+    "just",
+    "still",
+    "been",
+    "taking",
+    "hi",
+    "hey",
+    "hello",
+    "ok",
+    "so",
+    "well",
+    "and",
+    "but",
+    "btw",
+    "fyi",
+    "have",
+    "got",
+}
+_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+
+
+@dataclass(frozen=True)
+class Mention:
+    group: str
+    text: str
+    start: int
+    end: int
+    role: str
+
+
+def _age_patterns(max_age: int) -> list[list[dict]]:
+    """Token patterns for a young child: "my 6 year old", "my son is 8", "my daughter (7)"."""
+    ages = [str(n) for n in range(1, max_age + 1)] + _NUMBER_WORDS[:max_age]
+    ages += [f"{n}yo" for n in range(1, max_age + 1)] + [f"{n}y" for n in range(1, max_age + 1)]
+    relatives = ["son", "daughter", "kid", "child", "boy", "girl", "little", "youngest", "oldest"]
+    age = {"LOWER": {"IN": ages}}
+    year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
+    pronoun = {"LOWER": {"IN": ["she's", "he's", "shes", "hes", "she", "he"]}}
+    return [
+        [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
+        [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
+        [
+            {"LOWER": "my"},
+            {"LOWER": {"IN": relatives}},
+            {"LOWER": {"IN": ["is", "who", "'s", "("]}, "OP": "?"},
+            {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"},
+            age,
+        ],
+    ]
+
+
+def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules: list[ConTextRule] = []
+    for role, category in _CATEGORY.items():
+        for entry in raw.get(role) or []:
+            cues = entry["cue"] if isinstance(entry["cue"], list) else [entry["cue"]]
+            for cue in cues:
+                rules.append(
+                    ConTextRule(
+                        str(cue),
+                        category,
+                        direction=_DIRECTION[entry.get("direction", "forward")],
+                        max_scope=entry.get("scope"),
+                    )
+                )
+    for cue in raw.get("pseudo") or []:
+        rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
+    return rules, {str(w).lower() for w in raw.get("first_person") or []}
+
+
+class ConditionDetector:
+    """medspaCy pipeline: sentencizer, target matcher (lexicon), ConText (cues)."""
+
+    def __init__(self, groups: dict[str, ConditionGroup] | None = None, spacy_path: Path = SPACY_PATH) -> None:
+        self.groups = groups or {**load_groups(), **load_groups(RED_FLAGS, kind="red_flag")}
+        self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
+        self.nlp.add_pipe("sentencizer")
+        matcher = self.nlp.add_pipe("medspacy_target_matcher")
+        rules = []
+        for group in self.groups.values():
+            rules += [TargetRule(term, group.key) for term in group.terms]
+            if group.max_child_age:
+                rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
+        matcher.add(rules)
+        context = self.nlp.add_pipe("medspacy_context")
+        cue_rules, self.first_person = _context_rules()
+        context.add(cue_rules)
+        self.question_openers = question_words() | _QUESTION_OPENERS_EXTRA
+
+    def _has_first_person(self, sentence) -> bool:
+        return any(t.lower_ in self.first_person or t.lower_.replace("’", "'") in self.first_person for t in sentence) or bool(
+            re.search(r"\b(i'?m|i’m|ive|i've)\b", sentence.text.lower())
+        )
+
+    def role(self, span) -> str:
+        group = self.groups[span.label_]
+        # A cue inside the mention itself ("n't" in "can't breathe") says nothing about it.
+        categories = {m.category for m in span._.modifiers if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end}
+        if "NEGATED_EXISTENCE" in categories:
+            return "negated"
+        if "HISTORICAL" in categories and "CURRENT" not in categories:
+            return "historical"
+        if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories:
+            return "other_person"
+        if "HYPOTHETICAL" in categories:
+            return "hypothetical"
+        if not self._has_first_person(span.sent):
+            if "GENERIC" in categories:
+                return "hypothetical"
+            # A question with no "I/my" is a general question ("dry needling low bone density safe?"),
+            # unless the condition opens the sentence as a fragment ("on thinners, will that matter?")
+            # or is marked as current ("currently on plavix, ok?").
+            if self._is_question(span.sent) and not self._opens_sentence(span) and "CURRENT" not in categories:
+                return "hypothetical"
+        return "patient"
+
+    def _is_question(self, sentence) -> bool:
+        first = next((t.lower_ for t in sentence if not t.is_punct), "")
+        return sentence.text.rstrip().endswith("?") or first in self.question_openers
+
+    @staticmethod
+    def _opens_sentence(span) -> bool:
+        before = [t.lower_ for t in span.sent if t.i < span.start and not t.is_punct]
+        return set(before) <= _FRAGMENT_OPENERS
+
+    def detect(self, text: str) -> list[Mention]:
+        doc = self.nlp(text or "")
+        return [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e)) for e in doc.ents]
+
+    def patient_conditions(self, text: str) -> list[str]:
+        """Conditions disclosed about the patient, in order of mention, without repeats."""
+        return self.analyse(text).conditions
+
+    def red_flags(self, text: str) -> list[str]:
+        """Red-flag symptoms someone has now (the visitor or anyone they speak for)."""
+        return self.analyse(text).red_flags
+
+    def analyse(self, text: str) -> Analysis:
+        mentions = self.detect(text)
+        conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
+        flags = [m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.role in ("patient", "other_person")]
+        return Analysis(mentions, list(dict.fromkeys(conditions)), list(dict.fromkeys(flags)))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    mentions: list[Mention]
+    conditions: list[str]  # lead to a clinician handoff
+    red_flags: list[str]  # lead to urgent-care guidance
+
+
+@lru_cache(maxsize=1)
+def get_detector() -> ConditionDetector:
+    return ConditionDetector()

@@ -1,0 +1,59 @@
+"""The condition and red-flag lexicons in ``data/lexicon/`` (plain data, no NLP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot import DATA_DIR
+
+LEXICON = DATA_DIR / "lexicon" / "conditions.yml"
+RED_FLAGS = DATA_DIR / "lexicon" / "red_flags.yml"
+CONTEXT = DATA_DIR / "lexicon" / "context.yml"
+
+
+@dataclass(frozen=True)
+class ConditionGroup:
+    """A lexicon group: a condition to disclose, or a red-flag symptom (kind)."""
+
+    key: str
+    label: str
+    covered: bool
+    answer: tuple[str, str] | None
+    terms: tuple[str, ...]
+    patient_even_if_family: bool = False
+    max_child_age: int | None = None
+    kind: str = "condition"  # or "red_flag"
+
+
+def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, ConditionGroup]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
+    groups = {}
+    for key, spec in raw.items():
+        answer = tuple(spec["answer"]) if spec.get("answer") else None
+        groups[key] = ConditionGroup(
+            key=key,
+            label=str(spec["label"]),
+            covered=bool(spec.get("covered")),
+            answer=answer,  # type: ignore[arg-type]
+            terms=tuple(str(t).lower() for t in spec.get("terms") or ()),
+            patient_even_if_family=bool(spec.get("patient_even_if_family")),
+            max_child_age=spec.get("max_child_age"),
+            kind=kind,
+        )
+    return groups
+
+
+@lru_cache(maxsize=1)
+def all_groups() -> dict[str, ConditionGroup]:
+    """Conditions and red flags by key (for labels and answers in replies)."""
+    return {**load_groups(), **load_groups(RED_FLAGS, kind="red_flag")}
+
+
+@lru_cache(maxsize=1)
+def question_words(path: Path = CONTEXT) -> frozenset[str]:
+    """Words that open a question (data/lexicon/context.yml), for the detector and the handoff form."""
+    return frozenset(str(w).lower() for w in yaml.safe_load(path.read_text(encoding="utf-8"))["question_words"])

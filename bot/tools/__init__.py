@@ -1,0 +1,1 @@
+"""Command-line tools: the dependency audit gate and a terminal chat client."""
