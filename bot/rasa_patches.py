@@ -145,7 +145,7 @@ def install() -> None:
     """Idempotent: replaces Rasa's methods once per process (RASA_SPEEDUPS=off keeps Rasa's own, to compare)."""
     if os.environ.get("RASA_SPEEDUPS", "on").strip().lower() == "off":
         return
-    DaskGraphRunner.run = run_graph  # type: ignore[method-assign]
-    EndpointConfig.session = reused_session  # type: ignore[method-assign]
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+    DaskGraphRunner.run = run_graph
+    EndpointConfig.session = reused_session
+    RemoteAction._validate_action_result = validate_action_result
+    Event.resolve_by_type = staticmethod(resolve_by_type)

@@ -161,7 +161,7 @@ def source_line(sources: list[dict[str, str]]) -> str:
 def text_with_sources(message: dict) -> str:
     """A reply's text with its sources (sent as data, in ``custom``) added as the last line."""
     text = message.get("text") or ""
-    custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
-    sources = [s for s in custom.get("sources") or [] if isinstance(s, dict)]
+    custom = message.get("custom")
+    sources = [s for s in custom.get("sources") or [] if isinstance(s, dict)] if isinstance(custom, dict) else []
     line = source_line(sources)
     return f"{text}\n\n{line}" if text and line else text

@@ -76,7 +76,7 @@ class WebChatOutput(OutputChannel):
         self.sent = 0
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
+        custom: dict[str, Any] = message["custom"] if isinstance(message.get("custom"), dict) else {}
         text = message.get("text") or ""
         sources = [s for s in custom.get("sources", []) if isinstance(s, dict)]
         buttons = message.get("buttons") or message.get("quick_replies") or []
@@ -196,7 +196,7 @@ class WebChatChannel(InputChannel):
                 await sio.emit("error_message", {"error": "Send {message, session_id} after session_request."}, room=sid)
                 return
             session_id = data.get("session_id")
-            sender = session_id if session_id in rooms else rooms[0]
+            sender = str(session_id) if session_id in rooms else str(rooms[0])
             output = WebChatOutput(sio, self.bot_message_evt)
             try:
                 await handle(UserMessage(data["message"], output, sender, input_channel=self.name()))

@@ -202,10 +202,10 @@ class KnowledgeBase:
                 items += f.items if f.items is not None else self.topics[f.topic].items
             related = tuple(dict.fromkeys((topic.intent, *topic.related)))[:3]
             return Answer(topic.intent, self.segments(items), related)
-        topic = self.topics.get(intent)
-        if topic is None:
+        asked = self.topics.get(intent)
+        if asked is None:
             return None
-        return Answer(topic.intent, self.segments(topic.items), topic.related)
+        return Answer(asked.intent, self.segments(asked.items), asked.related)
 
     def passage_answer(self, passage_id: str) -> Answer:
         """Answer with one whole passage (used by document search)."""
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{pid}  ({len(passage.sentences)} sentences)")
     if args.answer:
         answer = kb.answer(args.answer)
-        print(answer.text if answer else f"{args.answer} is not a knowledge topic")
+        print(answer.body if answer else f"{args.answer} is not a knowledge topic")
     if args.check:
         print(f"OK: {len(kb.passages)} passages, {len(kb.topics)} topics, {len(kb.focused)} focused answers")
     return 0

@@ -49,7 +49,7 @@ def knowledge_reply(kb: KnowledgeBase, intent: str, entities: list[tuple[str, st
 
 def likely_topics(kb: KnowledgeBase, intent_ranking: list[dict], k: int = 3) -> list[str]:
     """The model's most likely knowledge topics, padded with popular ones."""
-    ranked = [r.get("name") for r in intent_ranking if r.get("name") in kb.topics]
+    ranked = [str(r["name"]) for r in intent_ranking if r.get("name") in kb.topics]
     return list(dict.fromkeys(ranked + list(POPULAR_TOPICS)))[:k]
 
 

@@ -7,6 +7,8 @@ web page or the clinic's system reads. Never a personal clearance.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.content.knowledge import KnowledgeBase
 from bot.content.messages import message
 from bot.content.replies import Reply
@@ -24,9 +26,9 @@ def handoff_intro(kb: KnowledgeBase, groups: dict[str, ConditionGroup], conditio
     sources: list[dict[str, str]] = []
     answered: set[tuple[str, str]] = set()
     for group in known:
-        if group.covered and group.answer and tuple(group.answer) not in answered:
-            answered.add(tuple(group.answer))
-            answer = kb.answer("ask_who_should_avoid", [tuple(group.answer)])
+        if group.covered and group.answer and group.answer not in answered:
+            answered.add(group.answer)
+            answer = kb.answer("ask_who_should_avoid", [group.answer])
             if answer:
                 parts.append(answer.body)
                 sources += [s for s in answer.sources if s not in sources]
@@ -36,7 +38,7 @@ def handoff_intro(kb: KnowledgeBase, groups: dict[str, ConditionGroup], conditio
         parts.append(message("handoff_review", labels=_join([g.label for g in known])))
     else:
         parts.append(message("handoff_request"))
-    payload = {"handoff": {"reason": reason, "conditions": [g.key for g in known]}}
+    payload: dict[str, Any] = {"handoff": {"reason": reason, "conditions": [g.key for g in known]}}
     if sources:
         payload["sources"] = sources
     return Reply("\n\n".join(parts), [], custom=payload)

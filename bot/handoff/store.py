@@ -156,10 +156,10 @@ class HandoffStore:
         store_transcript: bool = False,
         webhook_secret: str | None = None,
     ) -> None:
-        url = database.resolve(url or f"sqlite:///{DEFAULT_DB}", create_dir=True)
-        connect_args = {"connect_timeout": 5} if url.drivername.startswith("postgresql") else {}
+        resolved = database.resolve(url or f"sqlite:///{DEFAULT_DB}", create_dir=True)
+        connect_args = {"connect_timeout": 5} if resolved.drivername.startswith("postgresql") else {}
         # hide_parameters: database errors must not carry names or contacts into logs.
-        self.engine: Engine = create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True, connect_args=connect_args)
+        self.engine: Engine = create_engine(resolved, future=True, hide_parameters=True, pool_pre_ping=True, connect_args=connect_args)
         self.webhook_url = webhook_url or None
         self.webhook_secret = webhook_secret or None
         self.store_transcript = store_transcript
@@ -347,7 +347,7 @@ class HandoffStore:
         if self.webhook_secret:
             headers[SIGNATURE_HEADER] = sign(body, self.webhook_secret)
         try:
-            response = requests.post(self.webhook_url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+            response = requests.post(str(self.webhook_url), data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
         except requests.RequestException as exc:
             return type(exc).__name__
         return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
@@ -382,7 +382,7 @@ class _Transaction:
         except SQLAlchemyError as exc:
             raise HandoffStoreError(f"handoff database unavailable ({self.what}): {type(exc).__name__}") from exc
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         try:
             self._cm.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as commit_error:

@@ -37,6 +37,7 @@ _STORED = "_events_in_store"  # attribute set on trackers this store loaded or s
 class ResilientSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.engine: sa.engine.Engine
         url = self.engine.url
         self.engine.dispose()
         if url.get_backend_name() == "sqlite":

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import spacy
 import yaml
@@ -122,14 +123,14 @@ class ConditionDetector:
         self.groups = groups or {**load_groups(), **load_groups(RED_FLAGS, kind="red_flag")}
         self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
-        matcher = self.nlp.add_pipe("medspacy_target_matcher")
+        matcher: Any = self.nlp.add_pipe("medspacy_target_matcher")
         rules = []
         for group in self.groups.values():
             rules += [TargetRule(term, group.key) for term in group.terms]
             if group.max_child_age:
                 rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
         matcher.add(rules)
-        context = self.nlp.add_pipe("medspacy_context")
+        context: Any = self.nlp.add_pipe("medspacy_context")
         cue_rules, self.first_person = _context_rules()
         context.add(cue_rules)
         self.question_openers = question_words() | _QUESTION_OPENERS_EXTRA

@@ -33,12 +33,12 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
     groups = {}
     for key, spec in raw.items():
-        answer = tuple(spec["answer"]) if spec.get("answer") else None
+        answer = (str(spec["answer"][0]), str(spec["answer"][1])) if spec.get("answer") else None
         groups[key] = ConditionGroup(
             key=key,
             label=str(spec["label"]),
             covered=bool(spec.get("covered")),
-            answer=answer,  # type: ignore[arg-type]
+            answer=answer,
             terms=tuple(str(t).lower() for t in spec.get("terms") or ()),
             patient_even_if_family=bool(spec.get("patient_even_if_family")),
             max_child_age=spec.get("max_child_age"),
