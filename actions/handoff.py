@@ -15,8 +15,8 @@ from rasa_sdk.types import DomainDict
 from actions.dispatch import send
 from bot.content.knowledge import get_knowledge_base
 from bot.content.messages import button_title, message
-from bot.handoff.contact import mask, parse_contact
-from bot.handoff.form import confirmation, handoff_intro, looks_like_question, urgent_reply
+from bot.handoff.contact import looks_like_name, mask, parse_contact
+from bot.handoff.form import confirmation, handoff_intro, looks_like_question, urgent_check_reply, urgent_reply
 from bot.handoff.store import HandoffStore, HandoffStoreError, OutboxWorker
 from bot.safety.lexicon import all_groups
 
@@ -43,16 +43,24 @@ def clear_form() -> list[dict[str, Any]]:
 
 
 class ActionHandoffStart(Action):
-    """First reply of every handoff; the form (consent, name, contact) follows."""
+    """First reply of every handoff; the form (consent, name, contact) follows.
+
+    A further disclosure while the form runs adds its condition and answers it; what the
+    visitor already gave (consent, name) is kept and the form goes on.
+    """
 
     def name(self) -> str:
         return "action_handoff_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        conditions = entity_values(tracker, "condition", ("patient",))
+        new = entity_values(tracker, "condition", ("patient",))
+        in_form = tracker.active_loop_name == "handoff_form"
+        earlier = list(tracker.get_slot("handoff_conditions") or []) if in_form else []
+        conditions = list(dict.fromkeys([*earlier, *new]))
         reason = "contraindication" if conditions else "clinician_request"
-        send(dispatcher, handoff_intro(get_knowledge_base(), all_groups(), conditions, reason))
-        return [SlotSet("handoff_reason", reason), SlotSet("handoff_conditions", conditions), *clear_form()]
+        send(dispatcher, handoff_intro(get_knowledge_base(), all_groups(), new or conditions, reason))
+        events = [SlotSet("handoff_reason", reason), SlotSet("handoff_conditions", conditions)]
+        return events if in_form else [*events, *clear_form()]
 
 
 class ValidateHandoffForm(FormValidationAction):
@@ -82,8 +90,14 @@ class ValidateHandoffForm(FormValidationAction):
         return self._free_text(tracker, "contact_value")
 
     def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        name = " ".join(str(value or "").split())[:100]
-        return {"contact_name": name or None}
+        if value is None:  # cleared when the form starts
+            return {"contact_name": None}
+        name = " ".join(str(value).split())
+        safety = any(e.get("entity") in ("condition", "red_flag") for e in tracker.latest_message.get("entities") or [])
+        if safety or not looks_like_name(name):
+            dispatcher.utter_message(text=message("invalid_name"))
+            return {"contact_name": None}
+        return {"contact_name": name}
 
     def validate_contact_value(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:  # cleared when the form starts: nothing was typed yet, so nothing to complain about
@@ -148,6 +162,8 @@ class ActionUrgent(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         flags = entity_values(tracker, "red_flag", ("patient", "other_person"))
+        if not flags and tracker.get_slot("urgent_check"):  # "yes" to the quick question
+            flags = [tracker.get_slot("urgent_check")]
         send(dispatcher, urgent_reply(all_groups(), flags))
         dispatcher.utter_message(text=message("urgent_followup"))
         try:
@@ -155,7 +171,30 @@ class ActionUrgent(Action):
             logger.info("urgent handoff %s stored", record.id)
         except (HandoffStoreError, ValueError) as exc:
             logger.error("urgent handoff could not be stored (%s)", type(exc).__name__)
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *clear_form()]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("urgent_check", None), *clear_form()]
+
+
+class ActionUrgentCheck(Action):
+    """A likely red flag the screen is not sure about: one quick Yes/No question, first, above all else."""
+
+    def name(self) -> str:
+        return "action_urgent_check"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        groups = entity_values(tracker, "red_flag", ("possible",)) or ["breathing_or_chest"]
+        send(dispatcher, urgent_check_reply(groups[0]))
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("urgent_check", groups[0]), *clear_form()]
+
+
+class ActionUrgentCheckNo(Action):
+    """ "No" to the quick question: when to get emergency care, never a reassurance."""
+
+    def name(self) -> str:
+        return "action_urgent_check_no"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=message("urgent_check_no"))
+        return [SlotSet("urgent_check", None)]
 
 
 class _Ask(Action):

@@ -57,17 +57,39 @@ async def cap_request_size(app: Sanic, _loop: Any = None) -> None:
 
 
 def length_limited(on_new_message: Handler) -> Handler:
-    """Answer over-long messages with a friendly note instead of passing them to the model."""
+    """Answer over-long messages with a friendly note instead of passing them to the model.
+
+    The safety screen reads the whole message first: sentences with a red flag or a
+    disclosure still reach the assistant (as one shorter message), then the note follows.
+    """
     limit = get_settings().channels.max_message_chars
 
     async def handle(user_message: UserMessage) -> Any:
         length = len(user_message.text or "")
-        if length > limit:
+        if length <= limit:
+            return await on_new_message(user_message)
+        from bot.safety.screen import get_screen  # the Rasa server's screen, loaded once
+
+        excerpt = get_screen().excerpt(user_message.text or "", limit)
+        result = None
+        if excerpt:
+            logger.info("message of %d characters: safety finding passed on (limit %d)", length, limit)
+            result = await on_new_message(
+                UserMessage(
+                    excerpt,
+                    user_message.output_channel,
+                    user_message.sender_id,
+                    user_message.parse_data,
+                    user_message.input_channel,
+                    user_message.message_id,
+                    user_message.metadata,
+                )
+            )
+        else:
             logger.info("message of %d characters refused (limit %d)", length, limit)
-            text = message("too_long", length=f"{length:,}", limit=f"{limit:,}")
-            await user_message.output_channel.send_response(user_message.sender_id, {"text": text})
-            return None
-        return await on_new_message(user_message)
+        text = message("too_long", length=f"{length:,}", limit=f"{limit:,}")
+        await user_message.output_channel.send_response(user_message.sender_id, {"text": text})
+        return result
 
     return handle
 

@@ -23,3 +23,9 @@ def message(key: str, settings: ClinicSettings | None = None, **values: str) -> 
 
 def button_title(key: str) -> str:
     return str(_templates()["buttons"][key])
+
+
+def message_group(key: str, member: str, settings: ClinicSettings | None = None) -> str:
+    """One text of a keyed group of messages (e.g. ``urgent_check`` by red-flag group), filled in."""
+    group = _templates()[key]
+    return str(group.get(member) or next(iter(group.values()))).format(**(settings or get_settings().clinic).as_slots())

@@ -34,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _list(store: HandoffStore, args: argparse.Namespace) -> int:
     records = store.list(args.status)
     for r in records:
-        contact = mask(Contact(r.contact_kind, r.contact))  # type: ignore[arg-type]  # stored by parse_contact if r.contact and r.contact_kind else "-"
+        # contact_kind is "phone" or "email": the store only keeps contacts parse_contact accepted.
+        contact = mask(Contact(r.contact_kind, r.contact)) if r.contact and r.contact_kind else "-"  # type: ignore[arg-type]
         conditions = ", ".join(r.conditions) or "-"
         print(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}Z  {r.status:<8}  {r.reason:<17}  {contact:<18}  {conditions}")
     print(f"{len(records)} handoff(s)", file=sys.stderr)

@@ -98,3 +98,49 @@ def mask(contact: Contact) -> str:
         return f"+1 {_MASK} {_MASK} {last4}"
     prefix = "+" if value.startswith("+") else ""
     return f"{prefix}{_MASK} {_MASK} {last4}"
+
+
+MAX_NAME_WORDS = 5
+MAX_NAME_LENGTH = 80
+# Letters of any script, with the marks names use: "Mary-Jane O'Neil", "Dr. Ng", "José".
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '’.\-][^\W\d_]*)*$")
+_NOT_NAMES = {
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "ok",
+    "okay",
+    "sure",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank",
+    "help",
+    "stop",
+    "cancel",
+    "idk",
+    "what",
+    "why",
+    "me",
+    "myself",
+    "skip",
+}
+
+
+def looks_like_name(text: str) -> bool:
+    """Whether a reply to "What name should the clinician ask for?" is a name.
+
+    Not a sentence, not a phone number or email, not a yes/no: those are answered or asked
+    again rather than saved. Symptoms and conditions never get here: the safety screen
+    decides those first (actions/handoff.py).
+    """
+    name = " ".join(text.split())
+    words = name.lower().replace(".", " ").split()
+    if not name or len(name) > MAX_NAME_LENGTH or not words or len(words) > MAX_NAME_WORDS:
+        return False
+    if not _NAME.match(name) or all(w in _NOT_NAMES for w in words):
+        return False
+    return not (len(words) >= 3 and name.endswith("."))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.content.knowledge import KnowledgeBase
-from bot.content.messages import message
+from bot.content.messages import button_title, message, message_group
 from bot.content.replies import Reply
 from bot.safety.lexicon import ConditionGroup, question_words
 
@@ -52,11 +52,29 @@ def urgent_reply(groups: dict[str, ConditionGroup], red_flags: list[str]) -> Rep
     return Reply(text, [], custom={"urgent": True, "red_flags": red_flags})
 
 
+def urgent_check_reply(group: str) -> Reply:
+    """The quick Yes/No question for a likely red flag (data/messages.yml ``urgent_check``)."""
+    question = message_group("urgent_check", group)
+    buttons = [
+        {"title": button_title("urgent_yes"), "payload": "/affirm"},
+        {"title": button_title("urgent_no"), "payload": "/deny"},
+    ]
+    return Reply(question, buttons, custom={"urgent_check": group})
+
+
 def confirmation(name: str, contact_display: str) -> str:
     return message("handoff_confirmed", name=name, contact=contact_display)
 
 
-_NOT_ANSWERS = {"stop", "report_urgent_symptom", "disclose_condition", "bot_challenge", "book_appointment", "ask_not_covered"}
+_NOT_ANSWERS = {
+    "stop",
+    "report_urgent_symptom",
+    "possible_urgent_symptom",
+    "disclose_condition",
+    "bot_challenge",
+    "book_appointment",
+    "ask_not_covered",
+}
 
 
 def looks_like_question(text: str, intent: str, confidence: float) -> bool:

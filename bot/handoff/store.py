@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
-from bot.config import EMBEDDED_HANDOFF_DB, get_settings
+from bot.config import EMBEDDED_HANDOFF_DB, load_settings
 from bot.handoff.contact import Contact, parse_contact
 from bot.persistence import database
 
@@ -173,7 +173,7 @@ class HandoffStore:
     def from_env(cls) -> HandoffStore:
         """Configure from HANDOFF_DATABASE_URL (or STORES=production), HANDOFF_WEBHOOK_URL, HANDOFF_WEBHOOK_SECRET,
         HANDOFF_STORE_TRANSCRIPT."""
-        settings = get_settings()
+        settings = load_settings()  # read now: a command line may run with its own environment
         return cls(
             url=settings.stores.handoff_database_url(),
             webhook_url=settings.handoff.webhook_url,

@@ -34,7 +34,8 @@ def tracker_url_from_endpoints(endpoints: Mapping[str, Any], postgres: Mapping[s
     store = endpoints.get("tracker_store") or {}
     if store.get("dialect") != "sqlite" or not store.get("db"):
         raise ValueError("endpoints.yml: the embedded tracker store must be SQLite with a db path")
-    return f"sqlite:///{store['db']}"
+    path = Path(str(store["db"]))
+    return f"sqlite:///{path if path.is_absolute() else PROJECT_ROOT / path}"
 
 
 def is_sqlite_file(url: URL) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine,
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.config import get_settings
+from bot.config import load_settings
 from bot.persistence import database
 
 metadata = MetaData()
@@ -33,7 +33,7 @@ def address_hash(address: str) -> str:
 
 class OptOutStore:
     def __init__(self, url: str | None = None) -> None:
-        url = url or get_settings().stores.handoff_database_url()
+        url = url or load_settings().stores.handoff_database_url()
         resolved = database.resolve(url, create_dir=True)
         self.engine: Engine = create_engine(resolved, future=True, hide_parameters=True, pool_pre_ping=True)
         metadata.create_all(self.engine)

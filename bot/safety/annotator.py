@@ -1,12 +1,14 @@
-"""Rasa NLU component: the safety net that runs on every message.
+"""Rasa NLU component: the safety screen that runs on every message.
 
 After the intent classifier, it adds ``condition`` and ``red_flag`` entities whose
 role says who the mention is about and when (patient, negated, other_person,
-hypothetical, historical), and decides the two safety intents itself, whatever
-the model predicted and however confident it was:
-a red flag -> ``report_urgent_symptom``; an affirmed disclosure about the patient
--> ``disclose_condition``. If the model predicted one of those two and the
-detectors found nothing, the next-best intent is used instead.
+hypothetical, historical), and sets the safety intents from the screen's one decision
+(bot/safety/screen.py), whatever the model predicted and however confident it was:
+a red flag -> ``report_urgent_symptom``; a likely but uncertain one ->
+``possible_urgent_symptom`` (one quick Yes/No question); an affirmed disclosure about the
+patient -> ``disclose_condition``. If the model predicted one of those and the screen found
+nothing, the next-best intent is used instead. The decision is final: the fallback
+classifier that runs next (bot/safety/fallback.py) leaves it alone.
 """
 
 from __future__ import annotations
@@ -21,41 +23,51 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety.detector import Analysis, get_detector
+from bot.safety.screen import Decision, get_screen
 
-URGENT, DISCLOSE = "report_urgent_symptom", "disclose_condition"
-
-
-def safety_intent(analysis: Analysis) -> str | None:
-    if analysis.red_flags:
-        return URGENT
-    if analysis.conditions:
-        return DISCLOSE
-    return None
+URGENT, DISCLOSE, CHECK = "report_urgent_symptom", "disclose_condition", "possible_urgent_symptom"
+SAFETY_INTENTS = (URGENT, DISCLOSE, CHECK)
+_INTENT = {"urgent": URGENT, "disclose": DISCLOSE, "check": CHECK}
 
 
-def entities_for(analysis: Analysis, groups: dict) -> list[dict[str, Any]]:
-    return [
-        {
-            "entity": "red_flag" if groups[m.group].kind == "red_flag" else "condition",
-            "value": m.group,
-            "role": m.role,
-            "start": m.start,
-            "end": m.end,
-            "confidence_entity": 1.0,
-            "extractor": "SafetyAnnotator",
-        }
-        for m in analysis.mentions
+def safety_intent(decision: Decision) -> str | None:
+    return _INTENT[decision.kind] if decision.kind else None
+
+
+def _entity(entity: str, value: str, role: str, start: int, end: int) -> dict[str, Any]:
+    return {
+        "entity": entity,
+        "value": value,
+        "role": role,
+        "start": start,
+        "end": end,
+        "confidence_entity": 1.0,
+        "extractor": "SafetyAnnotator",
+    }
+
+
+def entities_for(decision: Decision, groups: dict, text: str) -> list[dict[str, Any]]:
+    """The lexicon's mentions with roles, plus the learned detector's group (role ``patient`` when it
+    decided urgent, ``possible`` when it asks) spanning the whole message."""
+    found = [
+        _entity("red_flag" if groups[m.group].kind == "red_flag" else "condition", m.group, m.role, m.start, m.end)
+        for m in decision.analysis.mentions
     ]
+    lexicon_flags = {m.group for m in decision.analysis.mentions if groups[m.group].kind == "red_flag"}
+    if decision.kind == "urgent":
+        found += [_entity("red_flag", g, "patient", 0, len(text)) for g in decision.red_flags if g not in lexicon_flags]
+    if decision.kind == "check" and decision.check_group:
+        found.append(_entity("red_flag", decision.check_group, "possible", 0, len(text)))
+    return found
 
 
 def reranked(intent: dict | None, ranking: list[dict], safety: str | None) -> tuple[dict | None, list[dict]]:
     """Put the safety intent first, or drop a safety intent the detectors do not support."""
-    others = [r for r in ranking if r.get("name") not in (URGENT, DISCLOSE)]
+    others = [r for r in ranking if r.get("name") not in SAFETY_INTENTS]
     if safety:
         top = {"name": safety, "confidence": 1.0}
         return top, [top, *others]
-    if intent and intent.get("name") in (URGENT, DISCLOSE):
+    if intent and intent.get("name") in SAFETY_INTENTS:
         return (others[0] if others else None), others
     return intent, ranking
 
@@ -73,7 +85,7 @@ class SafetyAnnotator(GraphComponent):
         return cls()
 
     def __init__(self) -> None:
-        self.detector = get_detector()
+        self.screen = get_screen()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -83,11 +95,11 @@ class SafetyAnnotator(GraphComponent):
             text = message.get(TEXT)
             if not isinstance(text, str) or not text.strip():
                 continue
-            analysis = self.detector.analyse(text)
-            found = entities_for(analysis, self.detector.groups)
+            decision = self.screen.screen(text)
+            found = entities_for(decision, self.screen.detector.groups, text)
             if found:
                 message.set(ENTITIES, [*(message.get(ENTITIES) or []), *found], add_to_output=True)
-            intent, ranking = reranked(message.get(INTENT), message.get(INTENT_RANKING_KEY) or [], safety_intent(analysis))
+            intent, ranking = reranked(message.get(INTENT), message.get(INTENT_RANKING_KEY) or [], safety_intent(decision))
             if intent is not None:
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot import PROJECT_ROOT
+from bot.config import PRODUCTION_DEFAULTS, load_settings
 from bot.handoff.store import HandoffStore, handoffs, outbox
-from bot.persistence import database as stores
 from bot.persistence import retention
 from bot.persistence.opt_outs import OptOutStore
 from tests.support import postgres
@@ -251,11 +251,15 @@ def test_relative_sqlite_paths_are_under_the_project_root() -> None:
 # -- the database URL -------------------------------------------------------------------
 
 
+def tracker_database_url(environ: dict[str, str]) -> str:
+    return load_settings(environ).stores.tracker_database_url()
+
+
 def test_tracker_database_url() -> None:
-    assert retention.tracker_database_url({}) == f"sqlite:///{PROJECT_ROOT / 'var' / 'trackers.db'}"  # endpoints.yml
-    assert retention.tracker_database_url({"STORES": "embedded"}) == retention.tracker_database_url({})
-    url = make_url(retention.tracker_database_url({"STORES": "production"}))
-    defaults = stores.PRODUCTION_DEFAULTS
+    assert tracker_database_url({}) == f"sqlite:///{PROJECT_ROOT / 'var' / 'trackers.db'}"  # endpoints.yml
+    assert tracker_database_url({"STORES": "embedded"}) == tracker_database_url({})
+    url = make_url(tracker_database_url({"STORES": "production"}))
+    defaults = PRODUCTION_DEFAULTS
     assert (url.get_backend_name(), url.username, url.password, url.host, url.port, url.database) == (
         "postgresql",
         "assistant",
@@ -272,12 +276,12 @@ def test_tracker_database_url() -> None:
         "POSTGRES_USER": "rasa",
         "POSTGRES_PASSWORD": "p@ss:w/rd %",
     }
-    url = make_url(retention.tracker_database_url(env))
+    url = make_url(tracker_database_url(env))
     assert (url.username, url.password, url.host, url.port, url.database) == ("rasa", "p@ss:w/rd %", "db.internal", 6543, "bot")
     explicit = "postgresql+psycopg2://u@elsewhere/x"
-    assert retention.tracker_database_url({**env, "TRACKER_DATABASE_URL": explicit}) == explicit
+    assert tracker_database_url({**env, "TRACKER_DATABASE_URL": explicit}) == explicit
     with pytest.raises(ValueError):
-        retention.tracker_database_url({"STORES": "production", "POSTGRES_PORT": "five"})
+        tracker_database_url({"STORES": "production", "POSTGRES_PORT": "five"})
 
 
 def test_retention_days() -> None:

@@ -247,7 +247,7 @@ def test_telegram_answers_with_inline_buttons_and_button_presses_work(system):
     sent = standin.take()
     assert sent[0].path.endswith("/answerCallbackQuery") and sent[0].json == {"callback_query_id": "cb-1"}
     kb = get_knowledge_base()
-    expected = kb.answer(keyboard[0]["callback_data"].lstrip("/"), []).text
+    expected = kb.answer(keyboard[0]["callback_data"].lstrip("/"), []).body
     assert sent[1].json["text"].startswith(expected[:60])
 
     assert telegram_post(servers, telegram_message(chat_id, "3")).status_code == 200
@@ -325,7 +325,7 @@ def test_messenger_answers_with_quick_replies_and_they_work(system):
     assert messenger_post(servers, messenger_event(psid, first["title"], quick_reply=first["payload"])).status_code == 200
     (answer,) = standin.take()
     kb = get_knowledge_base()
-    assert answer.json["message"]["text"].startswith(kb.answer(first["payload"].lstrip("/"), []).text[:60])
+    assert answer.json["message"]["text"].startswith(kb.answer(first["payload"].lstrip("/"), []).body[:60])
 
 
 @pytest.mark.parametrize("secret", [None, "not-the-app-secret"])

@@ -102,11 +102,12 @@ def test_rest_body_validation():
 
 
 def test_settings_read_ports_and_the_tracker_database_from_the_endpoints_file():
+    from bot import PROJECT_ROOT
     from bot.config import load_settings
 
     settings = load_settings(environ={})
     assert settings.ports.actions == 5055 and settings.ports.rasa == 5005
-    assert settings.stores.tracker_database_url() == "sqlite:///var/trackers.db"
+    assert settings.stores.tracker_database_url() == f"sqlite:///{PROJECT_ROOT / 'var' / 'trackers.db'}"
     assert settings.channels.max_message_chars == 1000
     production = load_settings(environ={"STORES": "production", "POSTGRES_PASSWORD": "pw", "RASA_PORT": "6000"})
     assert production.stores.endpoints_file.name == "endpoints.production.yml"

@@ -1,0 +1,86 @@
+"""Two detectors, one decision: what the safety screen says about a message.
+
+The lexicon detector (medspaCy: precise, explainable, gives roles) and the learned detector
+(sentence embeddings: reads everyday wording) are combined here, once, for the NLU
+component and for the channels' length limit alike:
+
+- red flag: urgent if EITHER detector says so (recall first); when only the learned one is
+  unsure (between its two thresholds), ask one quick Yes/No question, never stay silent;
+- disclosure: the lexicon detector's role logic decides (patient, someone booked for, or
+  not: negated, other person, hypothetical, historical).
+
+The order is urgent, then disclosure, then the quick question: an emergency is handled
+first, and a disclosure is never lost behind a question about a symptom.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from bot.safety.detector import Analysis, ConditionDetector, get_detector
+from bot.safety.learned import LearnedDetector, Prediction, get_learned_detector
+
+Kind = Literal["urgent", "check", "disclose"]
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: Kind | None
+    analysis: Analysis
+    red_flags: list[str] = field(default_factory=list)  # groups behind an urgent decision
+    check_group: str | None = None  # the symptom group a quick question asks about
+    learned: Prediction | None = None
+
+
+def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, check_at: float) -> Decision:
+    """The one safety decision for a message (pure: both detectors' outputs in, a decision out)."""
+    if analysis.red_flags:
+        return Decision("urgent", analysis, list(analysis.red_flags), learned=learned)
+    if learned is not None and learned.group and learned.urgent >= urgent_at:
+        return Decision("urgent", analysis, [learned.group], learned=learned)
+    if analysis.conditions:
+        return Decision("disclose", analysis, learned=learned)
+    if learned is not None and learned.group and learned.urgent >= check_at:
+        return Decision("check", analysis, check_group=learned.group, learned=learned)
+    return Decision(None, analysis, learned=learned)
+
+
+class SafetyScreen:
+    def __init__(self, detector: ConditionDetector | None = None, learned: LearnedDetector | None = None) -> None:
+        self.detector = detector or get_detector()
+        self.learned = learned if learned is not None else get_learned_detector()
+
+    def screen(self, text: str) -> Decision:
+        analysis = self.detector.analyse(text)
+        prediction = self.learned.predict([text])[0] if text.strip() else None
+        return decide(analysis, prediction, self.learned.urgent_at, self.learned.check_at)
+
+    def excerpt(self, text: str, limit: int) -> str | None:
+        """For a message over the length limit: the sentences that carry a safety finding, or None.
+
+        A long message is screened sentence by sentence before it is refused for its length,
+        so an emergency or a disclosure anywhere in it still reaches the assistant.
+        """
+        sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+        if not sentences:
+            return None
+        predictions = self.learned.predict([s[:2000] for s in sentences])
+        kept: list[str] = []
+        for sentence, prediction in zip(sentences, predictions, strict=True):
+            decision = decide(self.detector.analyse(sentence), prediction, self.learned.urgent_at, self.learned.check_at)
+            if decision.kind is not None:
+                kept.append(sentence)
+        if not kept:
+            return None
+        joined = " ".join(kept)
+        return joined if len(joined) <= limit else joined[:limit].rsplit(" ", 1)[0]
+
+
+@lru_cache(maxsize=1)
+def get_screen() -> SafetyScreen:
+    """The process's screen (the detectors are loaded once and shared)."""
+    return SafetyScreen()

@@ -1,0 +1,32 @@
+"""The numpy all-MiniLM-L6-v2 reproduces the model card, and padding does not change a vector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.nlu.encoder import get_encoder
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return get_encoder()
+
+
+def test_model_card_similarities(encoder):
+    food, bread, baby = encoder.encode(["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."])
+    assert float(food @ bread) == pytest.approx(0.755, abs=0.002)
+    assert float(food @ baby) == pytest.approx(-0.105, abs=0.002)
+
+
+def test_a_sentence_gets_the_same_vector_alone_and_in_a_batch_with_longer_ones(encoder):
+    short = "my chest hurts"
+    alone = encoder.encode([short])[0]
+    batched = encoder.encode([short, "a much longer sentence about dry needling, soreness, bruising and what to expect after"])[0]
+    assert np.allclose(alone, batched, atol=1e-5), "padding leaked into the pooled vector"
+    assert float(np.linalg.norm(alone)) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_related_meanings_are_closer_than_unrelated_ones(encoder):
+    breath, chest, bruise = encoder.encode(["I can't catch my breath", "my chest feels tight and breathing hurts", "a small bruise"])
+    assert float(breath @ chest) > float(breath @ bruise) + 0.1
