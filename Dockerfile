@@ -54,6 +54,7 @@ COPY . .
 # matplotlib's per-user files, first written during training) are the user's.
 RUN python -m bot.nlu.spacy_pipeline build/spacy-en-lookup >/dev/null \
     && python -m bot.content.knowledge --check >/dev/null \
+    && python -m bot.safety.learned --build \
     && rasa train --config config.yml --domain domain.yml --data data --out models --fixed-model-name dry-needling \
     && test -f models/dry-needling.tar.gz \
     && rm -rf .rasa \

@@ -1,6 +1,8 @@
 """Safety layer benchmark on benchmarks/data/safety_eval.yml (written independently of the
 lexicons and the tests): handoff precision/recall, red-flag recall, false urgent alarms on
-mild after-effects, and the latency the layer adds per message.
+mild after-effects, and what the screen costs: the latency it adds per message (both
+detectors: medspaCy lexicon + learned detector on sentence embeddings) and the memory
+it adds to the process (the encoder's weights are shared with the NLU work of issue #11).
 
     python benchmarks/safety_benchmark.py
 """
@@ -19,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.safety.detector import get_detector  # noqa: E402
+from bot.safety.learned import get_learned_detector  # noqa: E402
+from bot.safety.screen import get_screen  # noqa: E402
 
 EVAL = ROOT / "benchmarks" / "data" / "safety_eval.yml"
 FIRST_RUN = {"handoff_recall": 0.833, "handoff_precision": 0.909, "red_flag_recall": 0.686, "mild_false_urgent": 1}
@@ -27,18 +31,25 @@ RESULTS = ROOT / "benchmarks" / "results" / "safety.json"
 
 def main() -> None:
     data = yaml.safe_load(EVAL.read_text())
-    detector = get_detector()
-    handoff = {t: bool(detector.patient_conditions(t)) for t in data["handoff"] + data["no_handoff"]}
+    get_detector()
+    rss_before = _rss_mb()  # the lexicon detector the Rasa server already had
+    get_learned_detector().predict(["warm up the encoder"])
+    rss_after = _rss_mb()  # + the learned detector and the sentence encoder
+    screen = get_screen()
+    decisions = {t: screen.screen(t) for key in ("handoff", "no_handoff", "urgent", "mild") for t in data[key]}
+    handoff = {t: decisions[t].kind == "disclose" or bool(decisions[t].analysis.conditions) for t in data["handoff"] + data["no_handoff"]}
     tp = sum(handoff[t] for t in data["handoff"])
     fp = sum(handoff[t] for t in data["no_handoff"])
-    urgent_hits = [t for t in data["urgent"] if detector.red_flags(t)]
-    false_alarms = [t for t in data["mild"] if detector.red_flags(t)]
+    urgent_hits = [t for t in data["urgent"] if decisions[t].kind == "urgent"]
+    checked = [t for t in data["urgent"] if decisions[t].kind == "check"]
+    false_alarms = [t for t in data["mild"] if decisions[t].kind == "urgent"]
+    mild_checked = [t for t in data["mild"] if decisions[t].kind == "check"]
     timings = []
-    every = [t for key in ("handoff", "no_handoff", "urgent", "mild") for t in data[key]]
+    every = list(decisions)
     for _ in range(3):
         for text in every:
             started = time.perf_counter()
-            detector.analyse(text)
+            screen.screen(text)
             timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     result = {
@@ -48,6 +59,13 @@ def main() -> None:
         "handoff_precision": round(tp / max(1, tp + fp), 3),
         "red_flag_recall": round(len(urgent_hits) / len(data["urgent"]), 3),
         "mild_false_urgent": len(false_alarms),
+        "red_flags_asked_quick_question": len(checked),
+        "mild_asked_quick_question": len(mild_checked),
+        "memory_mb": {
+            "with_lexicon_detector": round(rss_before),
+            "with_learned_detector": round(rss_after),
+            "added_by_learned_detector": round(rss_after - rss_before),
+        },
         "latency_ms": {"p50": round(statistics.median(timings), 2), "p95": round(timings[int(0.95 * len(timings))], 2)},
         "missed_handoffs": [t for t in data["handoff"] if not handoff[t]],
         "false_handoffs": [t for t in data["no_handoff"] if handoff[t]],
@@ -67,6 +85,15 @@ def main() -> None:
         f"mild after-effects wrongly urgent: {len(false_alarms)} of {len(data['mild'])}"
     )
     print(f"latency added per message: p50 {result['latency_ms']['p50']} ms, p95 {result['latency_ms']['p95']} ms")
+    print(f"memory: {result['memory_mb']}")
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process (Linux /proc), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 if __name__ == "__main__":

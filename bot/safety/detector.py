@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from loguru import logger as _loguru
 
 from bot.nlu.spacy_pipeline import DEFAULT_PATH as SPACY_PATH
 from bot.safety.lexicon import CONTEXT, RED_FLAGS, ConditionGroup, load_groups, question_words
+from bot.safety.spelling import Speller, load_common_words
 
 _loguru.disable("PyRuSH")  # it logs every sentence's tokens at DEBUG: patient text must not reach logs
 _loguru.disable("medspacy")
@@ -35,6 +37,7 @@ _CATEGORY = {
     "other_person": "FAMILY",
     "hypothetical": "HYPOTHETICAL",
     "historical": "HISTORICAL",
+    "resolved": "RESOLVED",
     "generic": "GENERIC",
     "current": "CURRENT",
     "proxy": "PROXY",
@@ -63,6 +66,8 @@ _FRAGMENT_OPENERS = {
     "have",
     "got",
 }
+# Units after a number that is not a child's age ("she's 5 months pregnant", "he's 6 foot").
+_NOT_A_CHILD_AGE = "weeks week months month days day hours minutes feet foot ft kg kgs lbs stone pounds percent % am pm times".split()
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
 
 
@@ -83,7 +88,18 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     age = {"LOWER": {"IN": ages}}
     year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
     pronoun = {"LOWER": {"IN": ["she's", "he's", "shes", "hes", "she", "he"]}}
+    # "he's 5", "she is only 4 years old": not "she's 5 months pregnant" or "he's 6 foot".
+    not_a_child_age: dict = {"LOWER": {"NOT_IN": _NOT_A_CHILD_AGE}}
+    age_only: list[dict] = [
+        {"LOWER": {"IN": ["he", "she"]}},
+        {"LOWER": {"IN": ["'s", "’s", "s", "is"]}},
+        {"LOWER": {"IN": ["only", "just"]}, "OP": "?"},
+        age,
+        not_a_child_age,
+    ]
     return [
+        age_only,
+        [{"LOWER": {"IN": ["aged", "age"]}}, age, not_a_child_age],
         [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
         [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
         [
@@ -116,6 +132,17 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     return rules, {str(w).lower() for w in raw.get("first_person") or []}
 
 
+def _long_ago(sentence) -> bool:
+    """A year at least two years back, not after "since" ("in 2010", "back in 2015"; "since 2015" is ongoing)."""
+    this_year = date.today().year
+    for token in sentence:
+        if token.like_num and len(token.text) == 4 and token.text.isdigit() and 1940 <= int(token.text) <= this_year - 2:
+            before = token.nbor(-1).lower_ if token.i > sentence.start else ""
+            if before != "since":
+                return True
+    return False
+
+
 class ConditionDetector:
     """medspaCy pipeline: sentencizer, target matcher (lexicon), ConText (cues)."""
 
@@ -123,7 +150,9 @@ class ConditionDetector:
         self.groups = groups or {**load_groups(), **load_groups(RED_FLAGS, kind="red_flag")}
         self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
-        matcher: Any = self.nlp.add_pipe("medspacy_target_matcher")
+        # Phrases match on NORM: "can't", "cant" and "cannot" normalise alike, and the speller
+        # sets a misspelled word's norm to the lexicon word (bot/safety/spelling.py).
+        matcher: Any = self.nlp.add_pipe("medspacy_target_matcher", config={"phrase_matcher_attr": "NORM"})
         rules = []
         for group in self.groups.values():
             rules += [TargetRule(term, group.key) for term in group.terms]
@@ -134,6 +163,8 @@ class ConditionDetector:
         cue_rules, self.first_person = _context_rules()
         context.add(cue_rules)
         self.question_openers = question_words() | _QUESTION_OPENERS_EXTRA
+        vocabulary = {word for group in self.groups.values() for term in group.terms for word in term.split()}
+        self.speller = Speller(vocabulary, load_common_words(Path(spacy_path)))
 
     def _has_first_person(self, sentence) -> bool:
         return any(t.lower_ in self.first_person or t.lower_.replace("’", "'") in self.first_person for t in sentence) or bool(
@@ -146,9 +177,13 @@ class ConditionDetector:
         categories = {m.category for m in span._.modifiers if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end}
         if "NEGATED_EXISTENCE" in categories:
             return "negated"
-        if "HISTORICAL" in categories and "CURRENT" not in categories:
+        if "CURRENT" not in categories and (
+            "RESOLVED" in categories or (("HISTORICAL" in categories or _long_ago(span.sent)) and not group.chronic)
+        ):
             return "historical"
-        if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories:
+        # Booking for someone makes them the patient for the rest of the message ("can I book for my dad? he has...").
+        booked_for = any(m.category == "PROXY" and m.modifier_span[1] <= span.start for m in span.doc._.context_graph.modifiers)
+        if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
             return "other_person"
         if "HYPOTHETICAL" in categories:
             return "hypothetical"
@@ -172,7 +207,9 @@ class ConditionDetector:
         return set(before) <= _FRAGMENT_OPENERS
 
     def detect(self, text: str) -> list[Mention]:
-        doc = self.nlp(text or "")
+        doc = self.speller.apply(self.nlp.make_doc(text or ""))
+        for _, component in self.nlp.pipeline:
+            doc = component(doc)
         return [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e)) for e in doc.ents]
 
     def patient_conditions(self, text: str) -> list[str]:

@@ -27,6 +27,7 @@ class ConditionGroup:
     patient_even_if_family: bool = False
     max_child_age: int | None = None
     kind: str = "condition"  # or "red_flag"
+    chronic: bool = False  # a past date does not make it historical, only a resolution cue
 
 
 def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, ConditionGroup]:
@@ -42,6 +43,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             terms=tuple(str(t).lower() for t in spec.get("terms") or ()),
             patient_even_if_family=bool(spec.get("patient_even_if_family")),
             max_child_age=spec.get("max_child_age"),
+            chronic=bool(spec.get("chronic")),
             kind=kind,
         )
     return groups
