@@ -21,7 +21,7 @@ import yaml
 from loguru import logger as _loguru
 
 from bot.nlu.spacy_pipeline import DEFAULT_PATH as SPACY_PATH
-from bot.safety.lexicon import CONTEXT, RED_FLAGS, ConditionGroup, load_groups, question_words
+from bot.safety.lexicon import CONTEXT, RED_FLAGS, ConditionGroup, Near, load_groups, question_words
 from bot.safety.spelling import Speller, load_common_words
 
 _loguru.disable("PyRuSH")  # it logs every sentence's tokens at DEBUG: patient text must not reach logs
@@ -112,6 +112,14 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     ]
 
 
+def _near_patterns(near: Near) -> list[list[dict]]:
+    """Token patterns for a word of each list with up to ``within`` words between them, in either order."""
+    gap = [{"IS_ALPHA": True, "OP": "?"}] * near.within
+    first = {"NORM": {"IN": list(near.first)}}
+    second = {"NORM": {"IN": list(near.second)}}
+    return [[first, *gap, second], [second, *gap, first]]
+
+
 def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     rules: list[ConTextRule] = []
@@ -158,6 +166,8 @@ class ConditionDetector:
             rules += [TargetRule(term, group.key) for term in group.terms]
             if group.max_child_age:
                 rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
+            for n, near in enumerate(group.near):
+                rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near)]
         matcher.add(rules)
         context: Any = self.nlp.add_pipe("medspacy_context")
         cue_rules, self.first_person = _context_rules()

@@ -28,6 +28,16 @@ class ConditionGroup:
     max_child_age: int | None = None
     kind: str = "condition"  # or "red_flag"
     chronic: bool = False  # a past date does not make it historical, only a resolution cue
+    near: tuple[Near, ...] = ()  # word pairs a few words apart ("scared stiff of the needles")
+
+
+@dataclass(frozen=True)
+class Near:
+    """A mention made of one word from ``first`` and one from ``second``, at most ``within`` words apart, either order."""
+
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    within: int = 3
 
 
 def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, ConditionGroup]:
@@ -44,6 +54,10 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             patient_even_if_family=bool(spec.get("patient_even_if_family")),
             max_child_age=spec.get("max_child_age"),
             chronic=bool(spec.get("chronic")),
+            near=tuple(
+                Near(tuple(str(w).lower() for w in n["first"]), tuple(str(w).lower() for w in n["second"]), int(n.get("within", 3)))
+                for n in spec.get("near") or ()
+            ),
             kind=kind,
         )
     return groups

@@ -1,18 +1,24 @@
 """Bad input and failures with the servers running: oversized bodies, very long conversations,
-the action server down, PostgreSQL restarted mid-conversation, Redis down."""
+the action server down, PostgreSQL restarted mid-conversation, Redis down, a lock left by a
+server that died."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+import redis as redis_client
 import requests
+import yaml
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import PROJECT_ROOT
 from tests.support import postgres
 from tests.support.redis_server import redis_server
 from tests.support.servers import production_settings, running_servers
@@ -123,3 +129,29 @@ def test_redis_down_gives_a_clear_error_and_no_corrupted_tracker(production):
     assert user_texts(servers, sender) == ["is dry needling safe?"], "the failed message left no partial turn"
     assert "Bruising" in texts(servers.send(sender, "will I bruise?")), "the conversation goes on once Redis is back"
     assert user_texts(servers, sender) == ["is dry needling safe?", "will I bruise?"]
+
+
+def test_a_lock_left_by_a_dead_server_holds_its_conversation_for_the_lock_lifetime_only(production):
+    """A server killed just after taking a conversation's lock: the client's retry is answered after lock_lifetime.
+
+    With Rasa's own Redis lock store the retry's ticket aged while it waited, expired with the
+    dead one, and the request then waited forever (the lock read "tickets": []).
+    """
+    servers, redis = production
+    settings = yaml.safe_load((PROJECT_ROOT / "endpoints.production.yml").read_text())["lock_store"]
+    lifetime = float(settings["lock_lifetime"])
+    sender = f"dead-lock-{uuid.uuid4().hex}"
+    key = f"{settings['key_prefix']}:lock:{sender}"
+    client = redis_client.Redis(host="127.0.0.1", port=redis.port, db=1)
+    seconds, micros = client.time()
+    taken = seconds + micros / 1e6 - 0.2  # by a server that died 0.2 s ago, as SIGKILL leaves it
+    ticket = {"number": 0, "expires": taken + lifetime, "lease": "killed-server"}
+    client.set(key, json.dumps({"conversation_id": sender, "tickets": [json.dumps(ticket)]}))
+
+    started = time.monotonic()
+    reply = texts(servers.send(sender, "is dry needling safe?", timeout=lifetime + 30))
+    waited = time.monotonic() - started
+    assert "qualified" in reply
+    assert lifetime - 1 < waited < lifetime + 20, f"answered after {waited:.1f} s, lock_lifetime {lifetime:.0f} s"
+    assert user_texts(servers, sender) == ["is dry needling safe?"]
+    assert not client.exists(key), "the lock is released"

@@ -3,13 +3,18 @@
 Two Rasa servers and one action server, started on loopback with endpoints.production.yml.
 50 conversations of 10 turns run at once, each turn on the other server; then one server is
 killed with SIGKILL mid-load, its messages are retried on the other, and it rejoins.
+
+Each conversation runs in its own thread. A thread that fails stops the others from waiting
+for it, and the test re-raises that thread's own exception with its traceback.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -33,13 +38,19 @@ TURNS = [
     "thanks, bye",
 ]
 CONVERSATIONS = 50
+REQUEST_TIMEOUT = 60  # as nginx's proxy_read_timeout for /webhooks/rest/ (deploy/nginx.conf)
+# Backstop for a thread stuck outside a request (a failed or timed-out request ends its thread,
+# and the test, at once). Turns 0-5 of the 50 conversations take about 15 s on 2 busy CPUs,
+# 10 s of it waiting for the locks the killed server held.
+PHASE_TIMEOUT = 120
 
 
 @pytest.fixture(scope="module")
 def cluster():
+    # The lock store as in production (endpoints.production.yml, lock_lifetime 10 s): a killed
+    # server's locks hold its conversations for 10 s, then the surviving server answers.
     with redis_server() as redis:
-        # TICKET_LOCK_LIFETIME: how long a dead server's lock blocks its conversation.
-        env = {**production_settings(postgres.fresh_database(), redis.port), "TICKET_LOCK_LIFETIME": "10"}
+        env = production_settings(postgres.fresh_database(), redis.port)
         with running_servers(tracker_store="production", instances=2, production_env=env, api_token=TOKEN) as servers:
             yield servers
 
@@ -50,11 +61,19 @@ class Conversation:
     replies: list[str] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)  # turns answered by the other server after a failure
     served_by: list[int] = field(default_factory=list)
+    doing: str = "not started"  # for failure reports
+    since: float = field(default_factory=time.monotonic)
+
+    def now_doing(self, what: str) -> None:
+        self.doing, self.since = what, time.monotonic()
+
+    def status(self) -> str:
+        return f"{self.sender}: {self.doing} for {time.monotonic() - self.since:.0f} s, {len(self.replies)} turns answered"
 
 
 def post(servers, instance: int, sender: str, text: str, message_id: str) -> list[dict]:
     body = {"sender": sender, "message": text, "message_id": message_id}
-    response = requests.post(f"{servers.rasa_urls[instance]}/webhooks/rest/webhook", json=body, timeout=60)
+    response = requests.post(f"{servers.rasa_urls[instance]}/webhooks/rest/webhook", json=body, timeout=REQUEST_TIMEOUT)
     response.raise_for_status()
     return response.json()
 
@@ -64,17 +83,68 @@ def joined(replies: list[dict]) -> str:
 
 
 def run_turn(servers, conversation: Conversation, turn: int, text: str) -> None:
-    """Send on the server whose turn it is; if that server fails, retry the same message on the other."""
+    """Send on the server whose turn it is; if that server fails, retry the same message on the other.
+
+    One retry, at once, with the same message_id: what a client does when its server dies.
+    A retry that fails is a failover bug, and fails the test.
+    """
     instance = turn % 2
     message_id = f"{conversation.sender}-{turn}"
+    conversation.now_doing(f"turn {turn} on server {instance}")
     try:
         replies = post(servers, instance, conversation.sender, text, message_id)
-    except requests.RequestException:
+    except requests.RequestException as exc:
+        first_error = f"{type(exc).__name__} after {time.monotonic() - conversation.since:.1f} s"
         instance = 1 - instance
         conversation.retried.append(turn)
+        conversation.now_doing(f"turn {turn} retried on server {instance} ({first_error} on the other)")
         replies = post(servers, instance, conversation.sender, text, message_id)
     conversation.served_by.append(instance)
     conversation.replies.append(joined(replies))
+    conversation.now_doing(f"turn {turn} answered")
+
+
+class Abandoned(Exception):
+    """A conversation thread stopped because another thread or the test itself failed first."""
+
+
+def converse_in_threads(
+    conversations: list[Conversation],
+    converse: Callable[[Conversation], None],
+    meanwhile: Callable[[dict[Future, Conversation]], None] | None = None,
+) -> None:
+    """Run ``converse`` for every conversation in its own thread, and ``meanwhile`` in this one.
+
+    Raises the exception of the conversation thread that failed (not of those it stopped), with
+    its traceback and a note naming the conversation and what it was doing; several: an
+    ExceptionGroup of the first 5. Threads still in a request end within REQUEST_TIMEOUT.
+    """
+
+    def run(conversation: Conversation) -> None:
+        try:
+            converse(conversation)
+        except (Abandoned, threading.BrokenBarrierError):
+            raise
+        except BaseException as exc:
+            exc.add_note(f"conversation {conversation.status()}")
+            raise
+
+    stopped: BaseException | None = None
+    with ThreadPoolExecutor(len(conversations)) as pool:
+        futures = {pool.submit(run, c): c for c in conversations}
+        try:
+            if meanwhile:
+                meanwhile(futures)
+        except (Abandoned, threading.BrokenBarrierError) as exc:
+            stopped = exc  # by a conversation that failed, whose error is raised below
+    errors = [future.exception() for future in futures]
+    failures = [e for e in errors if e is not None and not isinstance(e, Abandoned | threading.BrokenBarrierError)]
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise BaseExceptionGroup(f"{len(failures)} conversations failed (first 5 shown)", failures[:5])
+    if stopped is not None:
+        raise stopped
 
 
 def tracker(servers, sender: str) -> dict:
@@ -120,8 +190,7 @@ def test_fifty_conversations_alternating_between_two_servers(cluster, expected):
         for turn, text in enumerate(TURNS):
             run_turn(cluster, conversation, turn, text)
 
-    with ThreadPoolExecutor(CONVERSATIONS) as pool:
-        list(pool.map(converse, conversations))
+    converse_in_threads(conversations, converse)
 
     for conversation in conversations:
         assert conversation.retried == []
@@ -132,29 +201,57 @@ def test_fifty_conversations_alternating_between_two_servers(cluster, expected):
 
 def test_a_server_killed_mid_load_loses_nothing_and_rejoins(cluster, expected):
     conversations = [Conversation(f"kill-{uuid.uuid4().hex}") for _ in range(CONVERSATIONS)]
+    # Every conversation stops before turn 6 (halfway) until server 1 has been restarted (rejoined).
     halfway = threading.Barrier(CONVERSATIONS + 1)
-    resume = threading.Event()
+    rejoined = threading.Barrier(CONVERSATIONS + 1)
     killed_during: list[int] = []
 
     def converse(conversation: Conversation) -> None:
-        for turn, text in enumerate(TURNS):
-            if turn == 6:  # wait here while server 1 is restarted, then carry on alternating
-                halfway.wait(timeout=300)
-                resume.wait(timeout=300)
-            run_turn(cluster, conversation, turn, text)
+        try:
+            for turn, text in enumerate(TURNS):
+                if turn == 6:
+                    conversation.now_doing("waiting for the others before turn 6")
+                    halfway.wait(PHASE_TIMEOUT)
+                    conversation.now_doing("waiting for server 1 to restart")
+                    rejoined.wait(PHASE_TIMEOUT + 240)  # the restart may take 240 s (tests/support/servers.py)
+                run_turn(cluster, conversation, turn, text)
+        except threading.BrokenBarrierError:
+            raise Abandoned from None
+        except BaseException:
+            halfway.abort()  # nobody waits for this conversation: the test reports its error at once
+            rejoined.abort()
+            raise
 
-    with ThreadPoolExecutor(CONVERSATIONS) as pool:
-        futures = [pool.submit(converse, c) for c in conversations]
-        # Kill server 1 while turns 1-5 are in flight.
-        while sum(len(c.replies) for c in conversations) < CONVERSATIONS * 2:
-            threading.Event().wait(0.05)
-        killed_during.append(sum(len(c.replies) for c in conversations))
-        cluster.kill(1)
-        halfway.wait(timeout=300)
-        cluster.restart(1)
-        resume.set()
-        for future in futures:
-            future.result()
+    def answered() -> int:
+        return sum(len(c.replies) for c in conversations)
+
+    def kill_and_restart(futures: dict[Future, Conversation]) -> None:
+        try:
+            # Kill server 1 while turns 1-5 are in flight.
+            deadline = time.monotonic() + PHASE_TIMEOUT
+            while answered() < CONVERSATIONS * 2:
+                if halfway.broken:
+                    raise Abandoned
+                assert time.monotonic() < deadline, f"only {answered()} turns answered in {PHASE_TIMEOUT} s"
+                time.sleep(0.05)
+            killed_during.append(answered())
+            try:
+                cluster.kill(1)
+                halfway.wait(PHASE_TIMEOUT)
+            except threading.BrokenBarrierError:
+                if any(f.done() and f.exception() for f in futures):
+                    raise Abandoned from None
+                late = [c.status() for c in conversations if not c.doing.startswith("waiting for the others")]
+                raise AssertionError(f"{len(late)} conversations not at turn 6 after {PHASE_TIMEOUT} s:\n" + "\n".join(late)) from None
+            finally:
+                cluster.restart(1)  # also when the test failed: the next test needs both servers
+            rejoined.wait()
+        except BaseException:
+            halfway.abort()  # no conversation waits for a test that has failed
+            rejoined.abort()
+            raise
+
+    converse_in_threads(conversations, converse, kill_and_restart)
 
     assert killed_during[0] < CONVERSATIONS * 6, "the kill happened mid-load"
     retried = [c for c in conversations if c.retried]
