@@ -62,6 +62,9 @@ HANDOFF = [
     # Lay words.
     ("we're expecting our second in june", {"pregnancy"}),
     ("needles freak me out, I pass out when i see a needle", {"needle_phobia"}),
+    # Word proximity: a fear word a few words from a needle word, either order.
+    ("I'm scared stiff of the needles, can I still do it", {"needle_phobia"}),
+    ("injections make me faint every single time", {"needle_phobia"}),
     ("I've got eczema on the back of my knee where it hurts", {"skin_infection"}),
     # Chronic conditions and implants stay current after a past date.
     ("diagnosed with epilepsy in 2009, on keppra", {"epilepsy"}),
@@ -80,6 +83,7 @@ NO_HANDOFF = [
     ("I'm not on warfarin, not eliquis, nothing like that", set()),
     ("not pregnant and not on any blood thinners", set()),
     ("no pacemaker, no epilepsy, no diabetes", set()),
+    ("I'm not afraid of needles at all", set()),
     # Resolved past.
     ("had chemo in 2012 and I'm fully recovered", set()),
     ("I came off warfarin two years ago", set()),
