@@ -91,8 +91,8 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     # "he's 5", "she is only 4 years old": not "she's 5 months pregnant" or "he's 6 foot".
     not_a_child_age: dict = {"LOWER": {"NOT_IN": _NOT_A_CHILD_AGE}}
     age_only: list[dict] = [
-        {"LOWER": {"IN": ["he", "she"]}},
-        {"LOWER": {"IN": ["'s", "’s", "s", "is"]}},
+        {"LOWER": {"IN": ["he", "she", "they", "i", "im"]}},
+        {"LOWER": {"IN": ["'s", "’s", "s", "is", "are", "'re", "’re", "'m", "’m", "am", "m"]}, "OP": "?"},
         {"LOWER": {"IN": ["only", "just"]}, "OP": "?"},
         age,
         not_a_child_age,
@@ -100,12 +100,19 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     return [
         age_only,
         [{"LOWER": {"IN": ["aged", "age"]}}, age, not_a_child_age],
+        # "our 8 year old", "for a 6 year old"
+        [
+            {"LOWER": {"IN": ["our", "a", "an"]}},
+            age,
+            {"LOWER": {"IN": ["year", "years", "yr", "yrs", "y"]}},
+            {"LOWER": {"IN": ["old", "-"]}},
+        ],
         [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
         [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
         [
             {"LOWER": "my"},
             {"LOWER": {"IN": relatives}},
-            {"LOWER": {"IN": ["is", "who", "'s", "("]}, "OP": "?"},
+            {"LOWER": {"IN": ["is", "who", "'s", "(", ","]}, "OP": "?"},
             {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"},
             age,
         ],
@@ -114,7 +121,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
 
 def _near_patterns(near: Near) -> list[list[dict]]:
     """Token patterns for a word of each list with up to ``within`` words between them, in either order."""
-    gap = [{"IS_ALPHA": True, "OP": "?"}] * near.within
+    gap: list[dict] = [{"OP": "?"}] * near.within
     first = {"NORM": {"IN": list(near.first)}}
     second = {"NORM": {"IN": list(near.second)}}
     return [[first, *gap, second], [second, *gap, first]]
@@ -137,15 +144,18 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
                 )
     for cue in raw.get("pseudo") or []:
         rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
+    for cue in raw.get("terminate") or []:
+        rules.append(ConTextRule(str(cue), "TERMINATE", direction="TERMINATE"))
     return rules, {str(w).lower() for w in raw.get("first_person") or []}
 
 
-def _long_ago(sentence) -> bool:
-    """A year at least two years back, not after "since" ("in 2010", "back in 2015"; "since 2015" is ongoing)."""
+def _long_ago(span) -> bool:
+    """A year at least two years back right after the mention, not after "since" ("chemo in 2010"; "since 2015" is ongoing)."""
     this_year = date.today().year
-    for token in sentence:
+    doc = span.doc
+    for token in doc[span.end : min(span.end + 4, span.sent.end)]:
         if token.like_num and len(token.text) == 4 and token.text.isdigit() and 1940 <= int(token.text) <= this_year - 2:
-            before = token.nbor(-1).lower_ if token.i > sentence.start else ""
+            before = token.nbor(-1).lower_ if token.i > span.sent.start else ""
             if before != "since":
                 return True
     return False
@@ -188,11 +198,11 @@ class ConditionDetector:
         if "NEGATED_EXISTENCE" in categories:
             return "negated"
         if "CURRENT" not in categories and (
-            "RESOLVED" in categories or (("HISTORICAL" in categories or _long_ago(span.sent)) and not group.chronic)
+            "RESOLVED" in categories or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic)
         ):
             return "historical"
         # Booking for someone makes them the patient for the rest of the message ("can I book for my dad? he has...").
-        booked_for = any(m.category == "PROXY" and m.modifier_span[1] <= span.start for m in span.doc._.context_graph.modifiers)
+        booked_for = any(m.category == "PROXY" for m in span.doc._.context_graph.modifiers)
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
             return "other_person"
         if "HYPOTHETICAL" in categories:

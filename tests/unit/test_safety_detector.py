@@ -30,6 +30,8 @@ HANDOFF = [
     ("i'm in my first trimester, is needling ok for my neck?", {"pregnancy"}),
     ("I'm pregnant, can pregnant women get it?", {"pregnancy"}),
     ("I'm having chemotherapy for breast cancer", {"immunocompromised", "cancer"}),
+    # Asking whether it is safe for someone asks on their behalf: they are the patient (issue #10).
+    ("my husband is on xarelto, is it safe for him?", {"blood_thinners"}),
     ("I have cancer and my oncologist said to ask first", {"cancer"}),
     ("i had a kidney transplant and take tacrolimus", {"immunocompromised"}),
     ("I'm HIV positive", {"immunocompromised"}),
@@ -91,7 +93,6 @@ NO_HANDOFF = [
     # other person
     ("my mom takes warfarin", set()),
     ("my wife is pregnant, can I still get needled?", set()),
-    ("my husband is on xarelto, is it safe for him?", set()),
     ("my friend has hemophilia", set()),
     ("my sister is having chemo", set()),
     ("my dad has a pacemaker, can he try it", set()),
