@@ -89,7 +89,15 @@ def render() -> str:
             f"| now, after general lexicon and cue fixes (no longer held-out) | {sf['handoff_recall']:.3f} | "
             f"{sf['handoff_precision']:.3f} | {sf['red_flag_recall']:.3f} | {sf['mild_false_urgent']} |",
             "",
-            f"Latency the layer adds per message: p50 {sf['latency_ms']['p50']} ms, p95 {sf['latency_ms']['p95']} ms.",
+            f"Red flags asked the quick Yes/No question instead: {sf.get('red_flags_asked_quick_question', 0)}; "
+            f"mild after-effects asked it: {sf.get('mild_asked_quick_question', 0)}.",
+            "",
+            f"What the screen (both detectors) costs per message: p50 {sf['latency_ms']['p50']} ms, p95 {sf['latency_ms']['p95']} ms"
+            + (
+                f"; memory added by the learned detector and the sentence encoder: {sf['memory_mb']['added_by_learned_detector']} MB."
+                if "memory_mb" in sf
+                else "."
+            ),
         ]
     load_file = RESULTS / "load.json"
     if load_file.exists():
