@@ -152,10 +152,11 @@ def test_no_message_text_names_or_contacts_in_the_logs(servers):
     """Conversations are health data: the servers' logs (default settings) carry none of what visitors typed."""
     visitor = f"v-{uuid.uuid4()}"
     marker = uuid.uuid4().hex[:10]
+    surname = "".join(chr(ord("a") + int(c, 16)) for c in marker).title()  # a name must look like a name: letters only
     said = [
         f"I'm on warfarin since {marker}, can I get dry needling?",
         "yes",
-        f"Quinn Zabriskie {marker}",
+        f"Quinn {surname}",
         "(403) 555-0199",
         f"<b>{marker}</b> is it safe?",
         "x" * 1001,
@@ -166,5 +167,5 @@ def test_no_message_text_names_or_contacts_in_the_logs(servers):
     assert record.contact == "+14035550199"
     logs = servers.log_text()
     assert logs, "the servers wrote logs"
-    for secret in [marker, "warfarin since", "Quinn", "Zabriskie", "555-0199", "5550199", "x" * 50]:
+    for secret in [marker, "warfarin since", "Quinn", surname, "555-0199", "5550199", "x" * 50]:
         assert secret not in logs, f"{secret!r} found in the logs"
