@@ -99,11 +99,60 @@ def render() -> str:
                 else "."
             ),
         ]
+    lines += blind_safety_tables()
     load_file = RESULTS / "load.json"
     if load_file.exists():
         lines += ["", *load_table(json.loads(load_file.read_text()))]
     lines.append(END)
     return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def blind_safety_tables() -> list[str]:
+    """The blind safety sets (benchmarks/safety_blind.py): every recorded run, then categories of the last run."""
+    sets = [(name, RESULTS / f"safety_blind_{name}.json") for name in ("a", "b")]
+    sets = [(name, json.loads(path.read_text())) for name, path in sets if path.exists()]
+    if not sets:
+        return []
+    lines = [
+        "",
+        "**Safety, blind sets** (`benchmarks/safety_blind.py` through the running assistant; each set written by a "
+        "different writer who had not seen the code, lexicons, training data or tests; see `benchmarks/data/README.md`):",
+        "",
+        "| set | run | red flags: urgent at once | urgent or quick question | disclosures: recall | precision "
+        "| look-alikes correct | mild wrongly urgent | conversation turns: urgent / handoff / none |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, runs in sets:
+        for label, run in runs.items():
+            turns = run["conversation_turns"]
+            lines.append(
+                f"| {name.upper()} | {label} | {_pct(run['red_flag_recall']['all']['rate'])} "
+                f"| {_pct(run['red_flag_urgent_or_check']['all'])} | {_pct(run['disclosure_recall']['all']['rate'])} "
+                f"| {_pct(run['disclosure_precision'])} | {_pct(run['lookalike_correct']['all']['rate'])} "
+                f"| {_pct(run['mild_false_urgent_rate'])} | {_pct(turns['urgent']['rate'])} / {_pct(turns['handoff']['rate'])} "
+                f"/ {_pct(turns['none']['rate'])} |"
+            )
+    for name, runs in sets:
+        label, run = list(runs.items())[-1]
+        red = {g: r for g, r in run["red_flag_recall"].items() if g != "all"}
+        dis = {g: r for g, r in run["disclosure_recall"].items() if g != "all"}
+        lines += [
+            "",
+            f"Set {name.upper()}, {label}, by category (n, rate):",
+            "",
+            "| red flags | n | urgent at once | urgent or quick question |",
+            "|---|---|---|---|",
+            *[f"| {g} | {r['n']} | {_pct(r['rate'])} | {_pct(run['red_flag_urgent_or_check'][g])} |" for g, r in red.items()],
+            "",
+            "| disclosures | n | handoff |",
+            "|---|---|---|",
+            *[f"| {g} | {r['n']} | {_pct(r['rate'])} |" for g, r in dis.items()],
+        ]
+    return lines
 
 
 def load_table(load: dict) -> list[str]:
