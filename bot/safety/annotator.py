@@ -19,6 +19,8 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.events import SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -26,12 +28,27 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.safety.screen import Decision, get_screen
 
 URGENT, DISCLOSE, CHECK = "report_urgent_symptom", "disclose_condition", "possible_urgent_symptom"
+BOOKING = {"entity": "booking", "value": "someone_else"}  # the visitor books for another person
 SAFETY_INTENTS = (URGENT, DISCLOSE, CHECK)
 _INTENT = {"urgent": URGENT, "disclose": DISCLOSE, "check": CHECK}
 
 
 def safety_intent(decision: Decision) -> str | None:
     return _INTENT[decision.kind] if decision.kind else None
+
+
+def booked_for_someone(tracker: DialogueStateTracker | None) -> bool:
+    """Whether an earlier message of this conversation's session booked for another person."""
+    if tracker is None:
+        return False
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            return False
+        if isinstance(event, UserUttered) and any(
+            e.get("entity") == BOOKING["entity"] and e.get("value") == BOOKING["value"] for e in event.entities or []
+        ):
+            return True
+    return False
 
 
 def _entity(entity: str, value: str, role: str, start: int, end: int) -> dict[str, Any]:
@@ -90,13 +107,18 @@ class SafetyAnnotator(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: list[Message]) -> list[Message]:
+    def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:
+        """Rasa passes the conversation (``tracker``) to a component whose ``process`` asks for it: a person the
+        visitor booked for in an earlier message is the patient in this one ("can I book my mum in?" / "she's on warfarin")."""
+        booked_earlier = booked_for_someone(tracker)
         for message in messages:
             text = message.get(TEXT)
             if not isinstance(text, str) or not text.strip():
                 continue
-            decision = self.screen.screen(text)
+            decision = self.screen.screen(text, booked_earlier)
             found = entities_for(decision, self.screen.detector.groups, text)
+            if decision.analysis.books_for_someone:
+                found.append({**BOOKING, "start": 0, "end": len(text), "confidence_entity": 1.0, "extractor": "SafetyAnnotator"})
             if found:
                 message.set(ENTITIES, [*(message.get(ENTITIES) or []), *found], add_to_output=True)
             intent, ranking = reranked(message.get(INTENT), message.get(INTENT_RANKING_KEY) or [], safety_intent(decision))

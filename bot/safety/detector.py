@@ -146,7 +146,17 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
         rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
     for cue in raw.get("terminate") or []:
         rules.append(ConTextRule(str(cue), "TERMINATE", direction="TERMINATE"))
+    # "book my mum in", "bringing our son", "booked in my dad": a booking verb, then a family word.
+    family = [str(w).lower() for entry in raw.get("other_person") or [] for w in entry["cue"] if " " not in str(w)]
+    verbs = [str(v).lower() for v in raw.get("proxy_verbs") or []]
+    if family and verbs:
+        pattern = [{"LOWER": {"IN": verbs}}, {"LOWER": "in", "OP": "?"}, {"LOWER": {"IN": ["my", "our"]}}, {"LOWER": {"IN": family}}]
+        rules.append(ConTextRule("booking verb + family member", "PROXY", direction="BIDIRECTIONAL", max_scope=30, pattern=pattern))
     return rules, {str(w).lower() for w in raw.get("first_person") or []}
+
+
+def _books_for_someone(doc) -> bool:
+    return any(m.category == "PROXY" for m in doc._.context_graph.modifiers)
 
 
 def _long_ago(span) -> bool:
@@ -191,7 +201,7 @@ class ConditionDetector:
             re.search(r"\b(i'?m|i’m|ive|i've)\b", sentence.text.lower())
         )
 
-    def role(self, span) -> str:
+    def role(self, span, booked_earlier: bool = False) -> str:
         group = self.groups[span.label_]
         # A cue inside the mention itself ("n't" in "can't breathe") says nothing about it.
         categories = {m.category for m in span._.modifiers if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end}
@@ -201,8 +211,9 @@ class ConditionDetector:
             "RESOLVED" in categories or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic)
         ):
             return "historical"
-        # Booking for someone makes them the patient for the rest of the message ("can I book for my dad? he has...").
-        booked_for = any(m.category == "PROXY" for m in span.doc._.context_graph.modifiers)
+        # Booking for someone makes them the patient for the whole message ("can I book for my dad? he has..."),
+        # and for the rest of the conversation once an earlier message did (``booked_earlier``).
+        booked_for = booked_earlier or _books_for_someone(span.doc)
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
             return "other_person"
         if "HYPOTHETICAL" in categories:
@@ -226,11 +237,14 @@ class ConditionDetector:
         before = [t.lower_ for t in span.sent if t.i < span.start and not t.is_punct]
         return set(before) <= _FRAGMENT_OPENERS
 
-    def detect(self, text: str) -> list[Mention]:
+    def _doc(self, text: str):
         doc = self.speller.apply(self.nlp.make_doc(text or ""))
         for _, component in self.nlp.pipeline:
             doc = component(doc)
-        return [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e)) for e in doc.ents]
+        return doc
+
+    def detect(self, text: str, booked_earlier: bool = False) -> list[Mention]:
+        return self.analyse(text, booked_earlier).mentions
 
     def patient_conditions(self, text: str) -> list[str]:
         """Conditions disclosed about the patient, in order of mention, without repeats."""
@@ -240,11 +254,13 @@ class ConditionDetector:
         """Red-flag symptoms someone has now (the visitor or anyone they speak for)."""
         return self.analyse(text).red_flags
 
-    def analyse(self, text: str) -> Analysis:
-        mentions = self.detect(text)
+    def analyse(self, text: str, booked_earlier: bool = False) -> Analysis:
+        """Mentions with roles; ``booked_earlier``: an earlier message of the conversation booked for someone else."""
+        doc = self._doc(text)
+        mentions = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in doc.ents]
         conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
         flags = [m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.role in ("patient", "other_person")]
-        return Analysis(mentions, list(dict.fromkeys(conditions)), list(dict.fromkeys(flags)))
+        return Analysis(mentions, list(dict.fromkeys(conditions)), list(dict.fromkeys(flags)), _books_for_someone(doc))
 
 
 @dataclass(frozen=True)
@@ -252,6 +268,7 @@ class Analysis:
     mentions: list[Mention]
     conditions: list[str]  # lead to a clinician handoff
     red_flags: list[str]  # lead to urgent-care guidance
+    books_for_someone: bool = False  # the visitor arranges treatment for another person ("booking for my nan")
 
 
 @lru_cache(maxsize=1)

@@ -54,8 +54,9 @@ class SafetyScreen:
         self.detector = detector or get_detector()
         self.learned = learned if learned is not None else get_learned_detector()
 
-    def screen(self, text: str) -> Decision:
-        analysis = self.detector.analyse(text)
+    def screen(self, text: str, booked_earlier: bool = False) -> Decision:
+        """The decision for one message; ``booked_earlier``: the conversation already booked for someone else."""
+        analysis = self.detector.analyse(text, booked_earlier)
         prediction = self.learned.predict([text])[0] if text.strip() else None
         return decide(analysis, prediction, self.learned.urgent_at, self.learned.check_at)
 

@@ -91,3 +91,19 @@ def test_a_long_message_keeps_only_its_safety_sentences():
     excerpt = get_screen().excerpt(text, 1000)
     assert excerpt is not None and "won't stop bleeding" in excerpt and len(excerpt) <= 1000
     assert get_screen().excerpt(filler * 2, 1000) is None
+
+
+def test_a_person_booked_for_earlier_in_the_conversation_is_the_patient(pipeline):
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    annotator, _ = pipeline
+    (first,) = annotator.process([_message("can I book my mum in for her shoulder?", "book_appointment", 0.9, 0.05)])
+    booking = [e for e in first.get("entities") if e["entity"] == "booking"]
+    assert booking, "the screen marks a booking for someone else"
+    earlier = UserUttered("can I book my mum in for her shoulder?", {"name": "book_appointment"}, first.get("entities"))
+    tracker = DialogueStateTracker.from_events("v", [ActionExecuted("action_listen"), earlier, ActionExecuted("utter_book")])
+    (later,) = annotator.process([_message("she's on warfarin though", "affirm", 0.9, 0.05)], tracker)
+    assert later.get(INTENT)["name"] == DISCLOSE
+    (alone,) = annotator.process([_message("she's on warfarin though", "affirm", 0.9, 0.05)])
+    assert alone.get(INTENT)["name"] != DISCLOSE, "without the booking, she is someone else"
