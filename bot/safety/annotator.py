@@ -13,7 +13,7 @@ classifier that runs next (bot/safety/fallback.py) leaves it alone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -107,7 +107,8 @@ class SafetyAnnotator(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:
+    # Optional[...], not "X | None": Rasa checks graph inputs with typing_utils, which only understands the former.
+    def process(self, messages: list[Message], tracker: Optional[DialogueStateTracker] = None) -> list[Message]:  # noqa: UP045
         """Rasa passes the conversation (``tracker``) to a component whose ``process`` asks for it: a person the
         visitor booked for in an earlier message is the patient in this one ("can I book my mum in?" / "she's on warfarin")."""
         booked_earlier = booked_for_someone(tracker)
