@@ -7,12 +7,13 @@ web page or the clinic's system reads. Never a personal clearance.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.content.knowledge import KnowledgeBase
 from bot.content.messages import button_title, message, message_group
 from bot.content.replies import Reply
-from bot.safety.lexicon import ConditionGroup, question_words
+from bot.safety.lexicon import ConditionGroup, question_words, stop_words
 
 
 def _join(labels: list[str]) -> str:
@@ -83,6 +84,9 @@ def looks_like_question(text: str, intent: str, confidence: float) -> bool:
     A name or a phone number can be classified as any intent, so the intent alone is not
     enough: it must also look like a question or be a confident, longer message.
     """
+    if intent == "stop":  # the model reads unusual names as "stop" too: only a stop word stops
+        padded = " " + " ".join(re.findall(r"[a-z']+", text.lower())) + " "
+        return any(f" {word} " in padded for word in stop_words())
     if intent in _NOT_ANSWERS:
         return True
     if not intent.startswith("ask_"):

@@ -218,6 +218,8 @@ class ConditionDetector:
             return "other_person"
         if "HYPOTHETICAL" in categories:
             return "hypothetical"
+        if booked_for and "FAMILY" in categories:
+            return "patient"  # "he's on eliquis, is that ok?" about the person booked for: not a general question
         if not self._has_first_person(span.sent):
             if "GENERIC" in categories:
                 return "hypothetical"

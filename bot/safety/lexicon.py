@@ -73,3 +73,9 @@ def all_groups() -> dict[str, ConditionGroup]:
 def question_words(path: Path = CONTEXT) -> frozenset[str]:
     """Words that open a question (data/lexicon/context.yml), for the detector and the handoff form."""
     return frozenset(str(w).lower() for w in yaml.safe_load(path.read_text(encoding="utf-8"))["question_words"])
+
+
+@lru_cache(maxsize=1)
+def stop_words(path: Path = CONTEXT) -> tuple[str, ...]:
+    """Phrases that end the handoff form (data/lexicon/context.yml)."""
+    return tuple(str(w).lower() for w in yaml.safe_load(path.read_text(encoding="utf-8"))["stop_words"])

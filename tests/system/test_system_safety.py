@@ -78,6 +78,21 @@ def test_question_mid_form_is_answered_and_the_form_resumes(servers):
     assert "What name" in texts(reply)  # and the form asks again
 
 
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["my mom takes warfarin, is it safe for her?"],  # asking on her behalf: she is the patient
+        ["can I book my dad in for his shoulder?", "he's on eliquis, is that ok?"],  # booked for in an earlier message
+    ],
+)
+def test_a_person_the_visitor_asks_or_books_for_is_the_patient(servers, turns):
+    visitor = f"v-{uuid.uuid4()}"
+    for text in turns:
+        reply = chat(servers, visitor, text)
+    assert any("handoff" in p for p in payloads(reply))
+    assert "Would you like a clinician" in texts(reply)
+
+
 def test_stopping_mid_form_stores_nothing(servers):
     visitor = f"v-{uuid.uuid4()}"
     chat(servers, visitor, "I'm on warfarin")
@@ -92,7 +107,7 @@ def test_stopping_mid_form_stores_nothing(servers):
     "text",
     [
         "I'm not pregnant, is dry needling safe?",
-        "my mom takes warfarin, is it safe for her?",
+        "my mom takes warfarin, is it safe for me?",
         "can pregnant women get it?",
         "I had chemo years ago, is that a problem?",
     ],

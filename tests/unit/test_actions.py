@@ -140,6 +140,9 @@ def test_names_and_numbers_are_answers_even_when_classified_as_questions():
     assert looks_like_question("does dry needling hurt?", "ask_does_it_hurt", 0.99)
     assert looks_like_question("what about bruising", "ask_side_effects", 0.7)
     assert looks_like_question("stop", "stop", 0.97)
+    assert looks_like_question("please cancel that", "stop", 0.9)
+    # The model reads some unusual names as "stop": without a stop word they are answers.
+    assert not looks_like_question("Quinn Mpmpealknh", "stop", 0.6)
 
 
 @pytest.mark.parametrize("keep", [True, False])
