@@ -94,6 +94,12 @@ def render() -> str:
             "",
             f"What the screen (both detectors) costs per message: p50 {sf['latency_ms']['p50']} ms, p95 {sf['latency_ms']['p95']} ms"
             + (
+                f" wall time with a 1-minute load average of {sf['load_average_1min']} on the machine's cores; CPU time "
+                f"p50 {sf['cpu_ms']['p50']} ms, p95 {sf['cpu_ms']['p95']} ms"
+                if "cpu_ms" in sf
+                else ""
+            )
+            + (
                 f"; memory added by the learned detector and the sentence encoder: {sf['memory_mb']['added_by_learned_detector']} MB."
                 if "memory_mb" in sf
                 else "."

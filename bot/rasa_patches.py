@@ -39,7 +39,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
-from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 if getattr(RemoteAction._validate_action_result, "__module__", "") == __name__:  # pragma: no cover - reloaded module
     raise RuntimeError("bot.rasa_patches was reloaded after install(); Rasa's original method is lost")
@@ -109,8 +109,28 @@ def reused_session(self: EndpointConfig) -> _Reused:
     key = (id(loop), tuple(sorted((self.headers or {}).items())), auth)
     session = _sessions.get(key)
     if session is None or session.closed or session.loop is not loop:
-        session = _sessions[key] = ORIGINAL_SESSION(self)  # same headers, auth and timeout as Rasa's
+        session = _sessions[key] = _new_session(self)
     return _Reused(session)
+
+
+KEEPALIVE_SECONDS = 2.0  # below the action server's 5 s (Sanic's keep-alive timeout)
+
+
+def _new_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
+    """Rasa's session (same headers, auth and timeout), whose pooled connections are dropped after 2 s idle.
+
+    The action server closes an idle connection after 5 s. When the Rasa server's event loop was
+    busy for longer, reusing a connection the other side had already closed failed the call
+    ("Cannot write to closing transport") and the visitor got an apology: aiohttp checks this
+    limit when it takes a connection from the pool, so a stale one is never used.
+    """
+    auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"]) if endpoint.basic_auth else None
+    return aiohttp.ClientSession(
+        headers=endpoint.headers,
+        auth=auth,
+        timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+        connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+    )
 
 
 ORIGINAL_RUN = DaskGraphRunner.run

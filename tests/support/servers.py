@@ -67,6 +67,16 @@ class Servers:
     def log_text(self) -> str:
         return "\n".join(log.read_text(errors="replace") for log in self.logs if log.exists())
 
+    def problems(self, limit: int = 30) -> str:
+        """The servers' last ERROR and WARNING lines and exceptions, for failure messages."""
+        found = []
+        for log in self.logs:
+            for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+                exception = line[:1].isalpha() and line.split(":")[0].endswith(("Error", "Exception"))
+                if " ERROR " in line or " WARNING " in line or exception:
+                    found.append(f"{log.name}: {line}")
+        return "\n".join(found[-limit:]) or "(no errors or warnings in the server logs)"
+
 
 def production_settings(database_url: str, redis_port: int) -> dict[str, str]:
     """POSTGRES_* and REDIS_* for ``running_servers(tracker_store="production")`` on loopback servers."""

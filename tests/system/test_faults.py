@@ -72,7 +72,7 @@ def test_thousands_of_messages_in_one_conversation(embedded):
     asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
 
     reply = servers.send(sender, "will I bruise?", timeout=120)
-    assert "Bruising" in texts(reply)
+    assert "Bruising" in texts(reply), servers.problems()
     saved = asyncio.run(store.retrieve(sender))
     users = [e.text for e in saved.events if isinstance(e, UserUttered)]
     assert len(users) == 3001 and users[0] == "question 0" and users[-1] == "will I bruise?"

@@ -22,7 +22,7 @@ import requests
 
 from tests.support import postgres
 from tests.support.redis_server import redis_server
-from tests.support.servers import production_settings, running_servers
+from tests.support.servers import Servers, production_settings, running_servers
 
 TOKEN = "scale-test-token"
 TURNS = [
@@ -109,6 +109,7 @@ class Abandoned(Exception):
 
 
 def converse_in_threads(
+    servers: Servers,
     conversations: list[Conversation],
     converse: Callable[[Conversation], None],
     meanwhile: Callable[[dict[Future, Conversation]], None] | None = None,
@@ -116,8 +117,8 @@ def converse_in_threads(
     """Run ``converse`` for every conversation in its own thread, and ``meanwhile`` in this one.
 
     Raises the exception of the conversation thread that failed (not of those it stopped), with
-    its traceback and a note naming the conversation and what it was doing; several: an
-    ExceptionGroup of the first 5. Threads still in a request end within REQUEST_TIMEOUT.
+    its traceback and notes naming the conversation, what it was doing and the servers' errors;
+    several: an ExceptionGroup of the first 5. Threads still in a request end within REQUEST_TIMEOUT.
     """
 
     def run(conversation: Conversation) -> None:
@@ -139,6 +140,8 @@ def converse_in_threads(
             stopped = exc  # by a conversation that failed, whose error is raised below
     errors = [future.exception() for future in futures]
     failures = [e for e in errors if e is not None and not isinstance(e, Abandoned | threading.BrokenBarrierError)]
+    if failures:
+        failures[0].add_note(f"server logs:\n{servers.problems()}")
     if len(failures) == 1:
         raise failures[0]
     if failures:
@@ -190,12 +193,12 @@ def test_fifty_conversations_alternating_between_two_servers(cluster, expected):
         for turn, text in enumerate(TURNS):
             run_turn(cluster, conversation, turn, text)
 
-    converse_in_threads(conversations, converse)
+    converse_in_threads(cluster, conversations, converse)
 
     for conversation in conversations:
         assert conversation.retried == []
         assert conversation.served_by == [turn % 2 for turn in range(len(TURNS))]
-        assert conversation.replies == expected, conversation.sender
+        assert conversation.replies == expected, f"{conversation.sender}\n{cluster.problems()}"
         check_tracker(cluster, conversation, expected)
 
 
@@ -251,13 +254,13 @@ def test_a_server_killed_mid_load_loses_nothing_and_rejoins(cluster, expected):
             rejoined.abort()
             raise
 
-    converse_in_threads(conversations, converse, kill_and_restart)
+    converse_in_threads(cluster, conversations, converse, kill_and_restart)
 
     assert killed_during[0] < CONVERSATIONS * 6, "the kill happened mid-load"
     retried = [c for c in conversations if c.retried]
     assert retried, "some messages hit the killed server and were retried"
     for conversation in conversations:
-        assert conversation.replies == expected, "every message answered correctly, once"
+        assert conversation.replies == expected, f"every message answered correctly, once\n{cluster.problems()}"
         for turn in conversation.retried:
             assert turn < 6 and conversation.served_by[turn] == 0, "retried on the surviving server"
         assert conversation.served_by[6:] == [turn % 2 for turn in range(6, len(TURNS))], "the restarted server rejoined"

@@ -106,3 +106,18 @@ def test_action_server_requests_reuse_one_connection():
 
     assert asyncio.run(scenario()) == [{"echo": 0}, {"echo": 1}, {"echo": 2}]
     assert len(peers) == 3 and len(set(peers)) == 1, "one keep-alive connection, not one per call"
+
+
+def test_pooled_action_server_connections_expire_before_the_action_server_closes_them():
+    """The action server (Sanic) closes idle connections after 5 s; reusing one it closed failed the call."""
+    import asyncio
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot import rasa_patches
+
+    async def keepalive() -> float:
+        async with rasa_patches.reused_session(EndpointConfig("http://127.0.0.1:1/webhook")) as session:
+            return session.connector._keepalive_timeout  # aiohttp's own setting, checked when taking a connection
+
+    assert asyncio.run(keepalive()) < 5.0
