@@ -17,7 +17,7 @@ from bot.content.knowledge import get_knowledge_base
 from bot.content.messages import button_title, message
 from bot.handoff.contact import looks_like_name, mask, parse_contact
 from bot.handoff.form import confirmation, handoff_intro, looks_like_question, urgent_check_reply, urgent_reply
-from bot.handoff.store import HandoffStore, HandoffStoreError, OutboxWorker
+from bot.handoff.store import CLINICIAN_REQUEST, CONTRAINDICATION, URGENT, HandoffStore, HandoffStoreError, OutboxWorker
 from bot.safety.lexicon import all_groups
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class ActionHandoffStart(Action):
         in_form = tracker.active_loop_name == "handoff_form"
         earlier = list(tracker.get_slot("handoff_conditions") or []) if in_form else []
         conditions = list(dict.fromkeys([*earlier, *new]))
-        reason = "contraindication" if conditions else "clinician_request"
+        reason = CONTRAINDICATION if conditions else CLINICIAN_REQUEST
         send(dispatcher, handoff_intro(get_knowledge_base(), all_groups(), new or conditions, reason))
         events = [SlotSet("handoff_reason", reason), SlotSet("handoff_conditions", conditions)]
         return events if in_form else [*events, *clear_form()]
@@ -129,7 +129,7 @@ class ActionSubmitHandoff(Action):
         try:
             record = get_store().create(
                 conversation_id=tracker.sender_id,
-                reason=tracker.get_slot("handoff_reason") or "clinician_request",
+                reason=tracker.get_slot("handoff_reason") or CLINICIAN_REQUEST,
                 conditions=tracker.get_slot("handoff_conditions") or [],
                 name=name,
                 contact=contact,
@@ -167,7 +167,7 @@ class ActionUrgent(Action):
         send(dispatcher, urgent_reply(all_groups(), flags))
         dispatcher.utter_message(text=message("urgent_followup"))
         try:
-            record = get_store().create(conversation_id=tracker.sender_id, reason="urgent", conditions=flags)
+            record = get_store().create(conversation_id=tracker.sender_id, reason=URGENT, conditions=flags)
             logger.info("urgent handoff %s stored", record.id)
         except (HandoffStoreError, ValueError) as exc:
             logger.error("urgent handoff could not be stored (%s)", type(exc).__name__)

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import threading
+import typing
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -51,7 +52,10 @@ log = logging.getLogger(__name__)
 
 Reason = Literal["contraindication", "clinician_request", "urgent"]
 Status = Literal["open", "resolved"]
-REASONS: tuple[str, ...] = ("contraindication", "clinician_request", "urgent")
+CONTRAINDICATION: Reason = "contraindication"  # a disclosed condition
+CLINICIAN_REQUEST: Reason = "clinician_request"  # the visitor asked for a clinician
+URGENT: Reason = "urgent"  # a red flag (no name or contact)
+REASONS: tuple[str, ...] = typing.get_args(Reason)
 STATUSES: tuple[str, ...] = ("open", "resolved")
 DEFAULT_DB = EMBEDDED_HANDOFF_DB
 WEBHOOK_TIMEOUT = 5.0
