@@ -61,7 +61,9 @@ def _items(path: Path) -> list[dict]:
 
 
 def _key(item: dict, field: str) -> str:
-    return str(item.get(field) or item.get({"reason": "subject", "subject": "reason"}[field]) or "-") if field in ("reason", "subject") else str(item.get(field) or "-")
+    """A field, or its synonym in the other writer's format (``reason`` / ``subject``)."""
+    other = {"reason": "subject", "subject": "reason"}.get(field, field)
+    return str(item.get(field) or item.get(other) or "-")
 
 
 def score(path: Path, quiet: bool = False) -> dict:
