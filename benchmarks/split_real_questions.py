@@ -78,8 +78,10 @@ def main() -> int:
     bench = [r for r in rows if not to_training(r["site"])]
     TRAINING.write_text(training_yaml(train), encoding="utf-8")
     BENCHMARK.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in bench), encoding="utf-8")
-    print(f"{len(train)} training questions from {len({r['site'] for r in train})} sites, "
-          f"{len(bench)} benchmark questions from {len({r['site'] for r in bench})} sites")
+    print(
+        f"{len(train)} training questions from {len({r['site'] for r in train})} sites, "
+        f"{len(bench)} benchmark questions from {len({r['site'] for r in bench})} sites"
+    )
     return 0
 
 

@@ -85,7 +85,7 @@ class Answer:
 
     @property
     def payload(self) -> dict:
-        return {"topic": self.topic, "sources": self.sources}
+        return {"topic": self.topic, "passages": list(dict.fromkeys(seg.passage.id for seg in self.segments)), "sources": self.sources}
 
 
 def _parse_items(raw: list, where: str) -> tuple[Item, ...]:

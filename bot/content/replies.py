@@ -28,6 +28,11 @@ class Reply:
     failed_turns: float = 0.0
 
 
+def kind(name: str) -> dict[str, str]:
+    """The custom payload that says what sort of reply a text is, for clients and benchmarks (no text matching)."""
+    return {"reply": name}
+
+
 def topic_buttons(kb: KnowledgeBase, intents: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
     return [{"title": kb.title(i), "payload": f"/{i}"} for i in intents if i in kb.topics]
 
@@ -67,14 +72,14 @@ def unsure_reply(
 ) -> Reply:
     """The model is unsure: answer from a strong document match, else offer likely topics."""
     if not (text or "").strip():
-        return Reply(message("empty"), topic_buttons(kb, POPULAR_TOPICS), failed_turns=previous_failures or 0.0)
+        return Reply(message("empty"), topic_buttons(kb, POPULAR_TOPICS), custom=kind("unsure"), failed_turns=previous_failures or 0.0)
     hit = search.best(text)
     if hit is not None:
         return answer_reply(kb.passage_answer(hit.passage.id), kb)
     count, offer_clinician = _failed(previous_failures)
     if offer_clinician:
-        return Reply(message("still_unsure"), buttons=[CLINICIAN_BUTTON, BOOK_BUTTON], failed_turns=count)
-    return Reply(message("unsure"), buttons=topic_buttons(kb, likely_topics(kb, intent_ranking)), failed_turns=count)
+        return Reply(message("still_unsure"), buttons=[CLINICIAN_BUTTON, BOOK_BUTTON], custom=kind("unsure"), failed_turns=count)
+    return Reply(message("unsure"), buttons=topic_buttons(kb, likely_topics(kb, intent_ranking)), custom=kind("unsure"), failed_turns=count)
 
 
 def out_of_scope_reply(kb: KnowledgeBase, previous_failures: float) -> Reply:
@@ -82,10 +87,10 @@ def out_of_scope_reply(kb: KnowledgeBase, previous_failures: float) -> Reply:
     count, offer_clinician = _failed(previous_failures)
     buttons = topic_buttons(kb, POPULAR_TOPICS)
     buttons = [CLINICIAN_BUTTON, *buttons] if offer_clinician else [*buttons, CLINICIAN_BUTTON]
-    return Reply(message("out_of_scope"), buttons=buttons, failed_turns=count)
+    return Reply(message("out_of_scope"), buttons=buttons, custom=kind("out_of_scope"), failed_turns=count)
 
 
 def not_covered_reply(previous_failures: float) -> Reply:
     """Honest 'our information doesn't cover that', with clinician and booking."""
     count, _ = _failed(previous_failures)
-    return Reply(message("not_covered"), buttons=[CLINICIAN_BUTTON, BOOK_BUTTON], failed_turns=count)
+    return Reply(message("not_covered"), buttons=[CLINICIAN_BUTTON, BOOK_BUTTON], custom=kind("not_covered"), failed_turns=count)

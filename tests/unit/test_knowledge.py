@@ -126,7 +126,8 @@ def test_answer_reply_offers_related_topics_booking_and_clinician(kb):
     assert titles[-2:] == ["Book an appointment", "Talk to a clinician"]
     assert 2 <= len(titles) - 2 <= 3
     assert all(b["payload"].startswith("/") for b in reply.buttons)
-    assert reply.custom == {"topic": "ask_side_effects", "sources": kb.answer("ask_side_effects").sources}
+    answer = kb.answer("ask_side_effects")
+    assert reply.custom == {"topic": "ask_side_effects", "passages": [s.passage.id for s in answer.segments], "sources": answer.sources}
 
 
 def test_invalid_topic_map_is_reported(kb):

@@ -20,7 +20,7 @@ def test_unsure_offers_the_most_likely_topics(kb, search):
     assert "not sure" in reply.text
     assert titles(reply) == ["Does it hurt?", "Side effects", "Is it safe?"]
     assert reply.failed_turns == 1
-    assert reply.custom is None
+    assert reply.custom == {"reply": "unsure"}  # no passage, no sources
 
 
 def test_second_failure_in_a_row_offers_a_clinician(kb, search):
@@ -57,7 +57,7 @@ def test_not_covered_is_honest_and_offers_clinician_and_booking():
     reply = not_covered_reply(0)
     assert "doesn't cover that" in reply.text
     assert titles(reply) == ["Talk to a clinician", "Book an appointment"]
-    assert reply.custom is None  # no passage, no sources
+    assert reply.custom == {"reply": "not_covered"}  # no passage, no sources
 
 
 def test_knowledge_reply_for_non_knowledge_intent_is_none(kb):
