@@ -28,6 +28,8 @@ DEFAULT_RASA_PORT = 5005
 DEFAULT_MAX_MESSAGE_CHARS = 1000
 DEFAULT_REQUEST_MAX_BYTES = 256 * 1024
 DEFAULT_RETENTION_DAYS = 30
+DEFAULT_AUDIT_RETENTION_DAYS = 2190  # 6 years: the audit log outlives the records it covers
+DEFAULT_CONSOLE_PORT = 5006
 EMBEDDED_ENDPOINTS = "endpoints.yml"
 PRODUCTION_ENDPOINTS = "endpoints.production.yml"
 EMBEDDED_HANDOFF_DB = "var/handoffs.db"
@@ -139,6 +141,21 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """The staff console (bot/console/): its own port, loopback unless CONSOLE_HOST says otherwise."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_CONSOLE_PORT
+    https: bool = False  # served over HTTPS (by a reverse proxy): Secure cookies, HSTS
+    trust_proxy: bool = False  # the client address is the last hop of X-Forwarded-For
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    timezone: str = "UTC"  # CLINIC_TIMEZONE: times are shown in the clinic's zone
+
+
+@dataclass(frozen=True)
 class Settings:
     clinic: ClinicSettings
     stores: StoreSettings
@@ -146,6 +163,8 @@ class Settings:
     handoff: HandoffSettings
     channels: ChannelSettings
     retention_days: int
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
 
 
 def load_clinic_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> ClinicSettings:
@@ -168,10 +187,10 @@ def read_endpoints(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-def retention_days(value: str | int | None) -> int:
+def retention_days(value: str | int | None, default: int = DEFAULT_RETENTION_DAYS) -> int:
     """A whole number of days, at least 1 (0 would delete every conversation)."""
     if value is None or value == "":
-        return DEFAULT_RETENTION_DAYS
+        return default
     try:
         days = int(str(value).strip())
     except (TypeError, ValueError):
@@ -184,6 +203,21 @@ def retention_days(value: str | int | None) -> int:
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
+def _console_settings(environ: Mapping[str, str]) -> ConsoleSettings:
+    defaults = ConsoleSettings()
+    return ConsoleSettings(
+        host=environ.get("CONSOLE_HOST", "").strip() or defaults.host,
+        port=_positive_int(environ, "CONSOLE_PORT", defaults.port),
+        https=environ.get("CONSOLE_HTTPS", "").strip().lower() in _TRUE,
+        trust_proxy=environ.get("CONSOLE_TRUST_PROXY", "").strip().lower() in _TRUE,
+        session_idle_minutes=_positive_int(environ, "CONSOLE_SESSION_IDLE_MINUTES", defaults.session_idle_minutes),
+        session_max_hours=_positive_int(environ, "CONSOLE_SESSION_MAX_HOURS", defaults.session_max_hours),
+        lockout_attempts=_positive_int(environ, "CONSOLE_LOCKOUT_ATTEMPTS", defaults.lockout_attempts),
+        lockout_minutes=_positive_int(environ, "CONSOLE_LOCKOUT_MINUTES", defaults.lockout_minutes),
+        timezone=environ.get("CLINIC_TIMEZONE", "").strip() or defaults.timezone,
+    )
 
 
 def _action_port(endpoints: dict[str, Any], environ: Mapping[str, str]) -> int:
@@ -230,6 +264,8 @@ def load_settings(environ: Mapping[str, str] | None = None, clinic_path: Path | 
             request_max_bytes=None if "SANIC_REQUEST_MAX_SIZE" in environ else DEFAULT_REQUEST_MAX_BYTES,
         ),
         retention_days=retention_days(environ.get("RETENTION_DAYS") or None),
+        console=_console_settings(environ),
+        audit_retention_days=retention_days(environ.get("AUDIT_RETENTION_DAYS") or None, DEFAULT_AUDIT_RETENTION_DAYS),
     )
 
 
@@ -246,6 +282,8 @@ def shell_exports(settings: Settings, environ: Mapping[str, str] | None = None) 
         "RASA_PORT": str(settings.ports.rasa),
         "ACTION_PORT": str(settings.ports.actions),
         "ENDPOINTS": settings.stores.endpoints_file.name,
+        "CONSOLE_HOST": settings.console.host,
+        "CONSOLE_PORT": str(settings.console.port),
     }
     if settings.stores.production:
         lines |= {name: value for name, value in PRODUCTION_DEFAULTS.items() if name not in environ}

@@ -1,7 +1,8 @@
 """Staff command line for clinician handoffs (configured by the same HANDOFF_* env vars as the bot).
 
-    python -m bot.handoff.cli list [--status open|resolved]
+    python -m bot.handoff.cli list [--status new|contacted|resolved|open]   # open: new or contacted
     python -m bot.handoff.cli show ID
+    python -m bot.handoff.cli status ID new|contacted|resolved [--note TEXT]
     python -m bot.handoff.cli resolve ID
     python -m bot.handoff.cli export --format csv|json [--output FILE]
     python -m bot.handoff.cli deliver          # one webhook outbox pass (for cron)
@@ -12,13 +13,14 @@ Exit codes: 0 ok, 1 unknown id or nothing to deliver to, 2 usage error, 3 databa
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
 from collections.abc import Sequence
 
 from bot.handoff.contact import Contact, mask
-from bot.handoff.store import HandoffNotFound, HandoffRecord, HandoffStore, HandoffStoreError
+from bot.handoff.store import OPEN, STATUSES, HandoffNotFound, HandoffRecord, HandoffStore, HandoffStoreError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,11 +54,33 @@ def _show(store: HandoffStore, args: argparse.Namespace) -> int:
 
 def _resolve(store: HandoffStore, args: argparse.Namespace) -> int:
     try:
-        record = store.resolve(args.id)
+        record = store.resolve(args.id, by=operator())
     except HandoffNotFound:
         return _unknown(args.id)
     print(f"{record.id} resolved at {record.resolved_at:%Y-%m-%d %H:%M}Z")
     return 0
+
+
+def _status(store: HandoffStore, args: argparse.Namespace) -> int:
+    try:
+        change = store.set_status(args.id, args.status, by=operator(), note=args.note)
+    except HandoffNotFound:
+        return _unknown(args.id)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    record = change.after
+    when = f" (by {record.updated_by} at {record.updated_at:%Y-%m-%d %H:%M}Z)" if record.updated_at else ""
+    print(f"{record.id} {record.status}{when}")
+    return 0
+
+
+def operator() -> str:
+    """Who acts from the command line: recorded with each status change, as staff names are from the console."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def _export(store: HandoffStore, args: argparse.Namespace) -> int:
@@ -102,17 +126,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.handoff.cli", description="Clinician handoffs for staff.")
     commands = parser.add_subparsers(dest="name", required=True)
     p = commands.add_parser("list", help="list handoffs, oldest first")
-    p.add_argument("--status", choices=["open", "resolved"])
+    p.add_argument("--status", choices=[*STATUSES, OPEN], help="open: new or contacted")
     p.set_defaults(command=_list)
     p = commands.add_parser("show", help="show one handoff in full")
     p.add_argument("id")
     p.set_defaults(command=_show)
+    p = commands.add_parser("status", help="set a handoff's status (and note); who and when are recorded")
+    p.add_argument("id")
+    p.add_argument("status", choices=STATUSES)
+    p.add_argument("--note", help="the staff note (replaces the current one; '' clears it)")
+    p.set_defaults(command=_status)
     p = commands.add_parser("resolve", help="mark a handoff resolved")
     p.add_argument("id")
     p.set_defaults(command=_resolve)
     p = commands.add_parser("export", help="export all handoffs")
     p.add_argument("--format", choices=["csv", "json"], required=True)
-    p.add_argument("--status", choices=["open", "resolved"])
+    p.add_argument("--status", choices=[*STATUSES, OPEN], help="open: new or contacted")
     p.add_argument("--output", help="file to write (created owner-only); default stdout")
     p.set_defaults(command=_export)
     p = commands.add_parser("deliver", help="one webhook outbox delivery pass (for cron)")

@@ -1,8 +1,8 @@
 """Clinician handoffs: a durable record of every visitor the assistant hands to a clinician.
 
 The assistant promises a clinician will follow up, so the record is committed before
-the visitor is told so, and a webhook notification is queued in the same transaction
-(transactional outbox) so that it is retried until delivered rather than lost.
+the visitor is told so, and its notifications are queued in the same transaction
+(transactional outbox, ``bot/handoff/outbox.py``) so that they are retried until delivered rather than lost.
 These records are health data: logs carry ids only, never names, contacts or transcripts.
 """
 
@@ -18,7 +18,7 @@ import threading
 import typing
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from sqlalchemy import (
     create_engine,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -45,24 +46,41 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 from bot.config import EMBEDDED_HANDOFF_DB, load_settings
+from bot.handoff import migrate
 from bot.handoff.contact import Contact, parse_contact
 from bot.persistence import database
 
 log = logging.getLogger(__name__)
 
 Reason = Literal["contraindication", "clinician_request", "urgent"]
-Status = Literal["open", "resolved"]
+# new: nobody has acted yet; contacted: staff reached (or tried to reach) the visitor; resolved: done.
+Status = Literal["new", "contacted", "resolved"]
 CONTRAINDICATION: Reason = "contraindication"  # a disclosed condition
 CLINICIAN_REQUEST: Reason = "clinician_request"  # the visitor asked for a clinician
 URGENT: Reason = "urgent"  # a red flag (no name or contact)
 REASONS: tuple[str, ...] = typing.get_args(Reason)
-STATUSES: tuple[str, ...] = ("open", "resolved")
+STATUSES: tuple[str, ...] = typing.get_args(Status)
+OPEN_STATUSES: tuple[str, ...] = ("new", "contacted")  # not resolved yet
+OPEN = "open"  # a filter (new or contacted), and the status every unresolved record had before "new" / "contacted"
 DEFAULT_DB = EMBEDDED_HANDOFF_DB
-WEBHOOK_TIMEOUT = 5.0
-BACKOFF_BASE = 5.0
-BACKOFF_CAP = 3600.0
-CLAIM_LEASE = timedelta(seconds=60)  # longer than a POST can take, so two workers never send one row at once
-SIGNATURE_HEADER = "X-Handoff-Signature"
+MAX_NOTE_CHARS = 2000
+StatusFilter = Literal["new", "contacted", "resolved", "open"]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A handoff before and after a staff action."""
+
+    before: HandoffRecord
+    after: HandoffRecord
+
+    @property
+    def status_changed(self) -> bool:
+        return self.before.status != self.after.status
+
+    @property
+    def note_changed(self) -> bool:
+        return self.before.note != self.after.note
 
 
 class HandoffStoreError(RuntimeError):
@@ -104,21 +122,13 @@ handoffs = Table(
     Column("status", String(16), nullable=False),
     Column("resolved_at", UTCDateTime),
     Column("transcript", JSON(none_as_null=True)),
+    Column("channel", String(64)),  # where the visitor wrote from (webchat, rest, twilio, ...)
+    Column("note", Text),  # the staff note (who wrote it and when: updated_by / updated_at and the audit log)
+    Column("updated_at", UTCDateTime),  # the last status or note change by staff
+    Column("updated_by", String(64)),  # the staff account (or "cli:<user>") that made it
     CheckConstraint("reason IN ('contraindication', 'clinician_request', 'urgent')", name="ck_handoffs_reason"),
-    CheckConstraint("status IN ('open', 'resolved')", name="ck_handoffs_status"),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="ck_handoffs_status"),
     CheckConstraint("contact_kind IS NULL OR contact_kind IN ('phone', 'email')", name="ck_handoffs_contact_kind"),
-)
-outbox = Table(
-    "handoff_outbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("handoff_id", String(36), ForeignKey("handoffs.id"), nullable=False),
-    Column("payload", Text, nullable=False),  # the exact bytes that are signed and sent
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", UTCDateTime, nullable=False),
-    Column("delivered_at", UTCDateTime),
-    Column("last_error", String(200)),
 )
 
 
@@ -135,9 +145,17 @@ class HandoffRecord:
     contact: str | None = field(default=None, repr=False)
     contact_kind: str | None = None
     consent_at: datetime | None = None
-    status: Status = "open"
+    status: Status = "new"
     resolved_at: datetime | None = None
     transcript: Any = field(default=None, repr=False)
+    channel: str | None = None
+    note: str | None = field(default=None, repr=False)
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @property
+    def urgent(self) -> bool:
+        return self.reason == URGENT
 
     def as_dict(self, include_transcript: bool = True) -> dict[str, Any]:
         """JSON-ready dict with ISO 8601 UTC timestamps."""
@@ -170,8 +188,9 @@ class HandoffStore:
         self._schema_ready = False
         self._schema_lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
-        if self.webhook_url and not self.webhook_url.startswith("https://"):
-            log.warning("handoff webhook is not https: health data would travel unencrypted")
+        from bot.handoff.outbox import Outbox  # outbox.py builds on this module's tables, so it cannot be imported at the top
+
+        self.outbox = Outbox(self)
 
     @classmethod
     def from_env(cls) -> HandoffStore:
@@ -200,8 +219,9 @@ class HandoffStore:
         contact: Contact | str | None = None,
         consent_at: datetime | None = None,
         transcript: Any = None,
+        channel: str | None = None,
     ) -> HandoffRecord:
-        """Commit a new open handoff (and its webhook outbox row) or raise HandoffStoreError.
+        """Commit a new handoff (status "new", and its webhook outbox row) or raise HandoffStoreError.
 
         A contact given as text must pass ``parse_contact``; a name or contact needs ``consent_at``.
         """
@@ -228,20 +248,11 @@ class HandoffStore:
             contact_kind=contact.kind if contact else None,
             consent_at=_utc(consent_at) if consent_at else None,
             transcript=transcript if self.store_transcript else None,
+            channel=(channel or None) and str(channel)[:64],
         )
         with self._transaction("create") as conn:
             conn.execute(insert(handoffs).values(**asdict(record)))
-            if self.webhook_url:
-                payload = json.dumps(record.as_dict(include_transcript=self.store_transcript), sort_keys=True)
-                conn.execute(
-                    insert(outbox).values(
-                        handoff_id=record.id,
-                        payload=payload,
-                        created_at=record.created_at,
-                        attempts=0,
-                        next_attempt_at=record.created_at,
-                    )
-                )
+            self.outbox.enqueue(conn, record)
         log.info("handoff %s created", record.id)
         for callback in self._listeners:
             callback()
@@ -253,31 +264,101 @@ class HandoffStore:
             row = conn.execute(select(handoffs).where(handoffs.c.id == handoff_id)).mappings().first()
         return _record(row) if row else None
 
-    def list(self, status: Status | None = None) -> list[HandoffRecord]:
-        """Handoffs oldest first, optionally only ``open`` or ``resolved`` ones."""
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}")
-        query = select(handoffs).order_by(handoffs.c.created_at, handoffs.c.id)
-        if status:
-            query = query.where(handoffs.c.status == status)
-        with self._transaction("list") as conn:
+    def find(
+        self,
+        statuses: Iterable[str] = (),
+        reasons: Iterable[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
+        newest_first: bool = True,
+        limit: int | None = None,
+    ) -> list[HandoffRecord]:
+        """Handoffs matching every filter given: statuses, reasons, created in [since, until), and ``text`` in the
+        name, contact or conversation id (case-insensitive; digits of a phone number match however it is typed)."""
+        statuses, reasons = list(statuses), list(reasons)
+        if unknown := set(statuses) - set(STATUSES):
+            raise ValueError(f"unknown status {sorted(unknown)}; statuses are {STATUSES}")
+        if unknown := set(reasons) - set(REASONS):
+            raise ValueError(f"unknown reason {sorted(unknown)}; reasons are {REASONS}")
+        order = (handoffs.c.created_at.desc(), handoffs.c.id.desc()) if newest_first else (handoffs.c.created_at, handoffs.c.id)
+        query = select(handoffs).order_by(*order)
+        if statuses:
+            query = query.where(handoffs.c.status.in_(statuses))
+        if reasons:
+            query = query.where(handoffs.c.reason.in_(reasons))
+        if since is not None:
+            query = query.where(handoffs.c.created_at >= _utc(since))
+        if until is not None:
+            query = query.where(handoffs.c.created_at < _utc(until))
+        if text and text.strip():
+            query = query.where(_text_match(text.strip()))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._transaction("find") as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
-    def resolve(self, handoff_id: str) -> HandoffRecord:
-        """Mark a handoff resolved (idempotent: the first resolution time is kept)."""
-        with self._transaction("resolve") as conn:
-            conn.execute(
-                update(handoffs)
-                .where(handoffs.c.id == handoff_id, handoffs.c.status == "open")
-                .values(status="resolved", resolved_at=_now())
-            )
-            row = conn.execute(select(handoffs).where(handoffs.c.id == handoff_id)).mappings().first()
-        if row is None:
-            raise HandoffNotFound(handoff_id)
-        log.info("handoff %s resolved", handoff_id)
-        return _record(row)
+    def list(self, status: StatusFilter | None = None) -> list[HandoffRecord]:
+        """Handoffs oldest first, optionally of one status, or ``open`` (new or contacted) ones."""
+        if status is not None and status not in (*STATUSES, OPEN):
+            raise ValueError(f"status must be one of {(*STATUSES, OPEN)}")
+        return self.find(statuses=_statuses(status) if status else (), newest_first=False)
 
-    def export(self, fmt: Literal["csv", "json"] = "csv", status: Status | None = None) -> str:
+    def count_by_status(self) -> dict[str, int]:
+        """How many handoffs have each status (every status present, 0 when none)."""
+        with self._transaction("count") as conn:
+            rows = conn.execute(select(handoffs.c.status, func.count()).group_by(handoffs.c.status)).all()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({status: count for status, count in rows})
+        return counts
+
+    def set_status(
+        self,
+        handoff_id: str,
+        status: Status,
+        by: str,
+        note: str | None = None,
+        within: Callable[[Connection, StatusChange], None] | None = None,
+    ) -> StatusChange:
+        """Set a handoff's status and, unless ``note`` is None, its note ("" clears it), recording who (``by``) and when.
+
+        A change to the same status and note changes nothing (the first resolution time is kept). When something
+        changed, ``within(conn, change)`` runs in the same transaction, so the change and its audit entry commit
+        together or not at all.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        if not by:
+            raise ValueError("who changes the status (by) is required")
+        if note is not None:
+            note = note.strip()
+            if len(note) > MAX_NOTE_CHARS:
+                raise ValueError(f"a note is at most {MAX_NOTE_CHARS} characters")
+        with self._transaction("status") as conn:
+            row = conn.execute(select(handoffs).where(handoffs.c.id == handoff_id).with_for_update()).mappings().first()
+            if row is None:
+                raise HandoffNotFound(handoff_id)
+            before = _record(row)
+            values: dict[str, Any] = {}
+            if status != before.status:
+                values |= {"status": status, "resolved_at": _now() if status == "resolved" else None}
+            if note is not None and note != (before.note or ""):
+                values["note"] = note or None
+            if values:
+                values |= {"updated_at": _now(), "updated_by": by[:64]}
+                conn.execute(update(handoffs).where(handoffs.c.id == handoff_id).values(**values))
+            change = StatusChange(before, replace(before, **values))
+            if values and within is not None:
+                within(conn, change)
+        if change.status_changed:
+            log.info("handoff %s %s -> %s", handoff_id, before.status, status)
+        return change
+
+    def resolve(self, handoff_id: str, by: str = "cli") -> HandoffRecord:
+        """Mark a handoff resolved (idempotent: the first resolution time is kept)."""
+        return self.set_status(handoff_id, "resolved", by).after
+
+    def export(self, fmt: Literal["csv", "json"] = "csv", status: StatusFilter | None = None) -> str:
         """All handoffs as CSV (spreadsheet-safe) or a JSON array."""
         records = self.list(status)
         if fmt == "json":
@@ -293,68 +374,15 @@ class HandoffStore:
             writer.writerow([_csv_cell(key, data[key], record) for key in columns])
         return buffer.getvalue()
 
-    # -- webhook outbox ----------------------------------------------------------------
+    # -- outbox (bot/handoff/outbox.py) ----------------------------------------------------
 
     def outbox_pending(self) -> int:
-        """How many webhook notifications are still waiting for delivery."""
-        with self._transaction("outbox count") as conn:
-            return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))).scalar_one()
+        """How many notifications are still waiting for delivery."""
+        return self.outbox.pending()
 
     def deliver_outbox(self, now: datetime | None = None, limit: int = 100) -> int:
-        """POST every due notification once; return how many were delivered. Failures are rescheduled, never dropped."""
-        if not self.webhook_url:
-            return 0
-        now = _utc(now) if now else _now()
-        with self._transaction("outbox read") as conn:
-            due = conn.execute(
-                select(outbox.c.id, outbox.c.handoff_id, outbox.c.payload, outbox.c.attempts, outbox.c.next_attempt_at)
-                .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
-                .order_by(outbox.c.id)
-                .limit(limit)
-            ).all()
-        delivered = 0
-        for row in due:
-            if not self._claim(row.id, row.next_attempt_at, now):
-                continue  # another worker took it
-            error = self._post(row.handoff_id, row.payload)
-            with self._transaction("outbox update") as conn:
-                if error is None:
-                    conn.execute(update(outbox).where(outbox.c.id == row.id).values(delivered_at=now, last_error=None))
-                else:
-                    attempts = row.attempts + 1
-                    conn.execute(
-                        update(outbox)
-                        .where(outbox.c.id == row.id)
-                        .values(attempts=attempts, next_attempt_at=now + backoff(attempts), last_error=error)
-                    )
-            if error is None:
-                delivered += 1
-                log.info("handoff %s webhook delivered", row.handoff_id)
-            else:
-                log.warning("handoff %s webhook failed (%s), attempt %d", row.handoff_id, error, row.attempts + 1)
-        return delivered
-
-    def _claim(self, outbox_id: int, seen_next: datetime, now: datetime) -> bool:
-        """Lease a row by moving its next attempt forward, only if nobody else changed it since we read it."""
-        with self._transaction("outbox claim") as conn:
-            result = conn.execute(
-                update(outbox)
-                .where(outbox.c.id == outbox_id, outbox.c.next_attempt_at == seen_next, outbox.c.delivered_at.is_(None))
-                .values(next_attempt_at=now + CLAIM_LEASE)
-            )
-            return result.rowcount == 1
-
-    def _post(self, handoff_id: str, payload: str) -> str | None:
-        """Send one notification; return None on 2xx, else a short error without any payload data."""
-        body = payload.encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": handoff_id}
-        if self.webhook_secret:
-            headers[SIGNATURE_HEADER] = sign(body, self.webhook_secret)
-        try:
-            response = requests.post(str(self.webhook_url), data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
-        except requests.RequestException as exc:
-            return type(exc).__name__
-        return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        """One delivery pass over the due notifications; how many were delivered."""
+        return self.outbox.deliver(now, limit)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -365,6 +393,7 @@ class HandoffStore:
         with self._schema_lock:
             if not self._schema_ready:
                 metadata.create_all(self.engine)
+                migrate.upgrade(self.engine, handoffs, new_status="new")  # databases from before "new" / "contacted"
                 self._schema_ready = True
 
     def _transaction(self, what: str) -> _Transaction:
@@ -396,51 +425,18 @@ class _Transaction:
         return False
 
 
-class OutboxWorker:
-    """Background delivery: every ``interval`` seconds and right after each create."""
-
-    def __init__(self, store: HandoffStore, interval: float = 5.0) -> None:
-        self.store = store
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        store.add_create_listener(self.wake)
-
-    def start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="handoff-outbox", daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.store.deliver_outbox()
-            except Exception:  # keep the thread alive through database outages; ids only in the log
-                log.exception("handoff outbox pass failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+def _statuses(status: str) -> tuple[str, ...]:
+    return OPEN_STATUSES if status == OPEN else (status,)
 
 
-def backoff(attempts: int) -> timedelta:
-    """Delay before retry number ``attempts`` + 1: 5 s, 10 s, 20 s ... capped at one hour."""
-    return timedelta(seconds=min(BACKOFF_BASE * 2 ** min(max(attempts - 1, 0), 20), BACKOFF_CAP))
-
-
-def sign(body: bytes, secret: str) -> str:
-    """HMAC-SHA256 of the exact request body, as ``sha256=<hex>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _text_match(text: str) -> Any:
+    """Name, contact or conversation id contains ``text``; a phone number also matches by its digits."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    clauses = [column.ilike(pattern, escape="\\") for column in (handoffs.c.name, handoffs.c.contact, handoffs.c.conversation_id)]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(text.replace(" ", "")) // 2:
+        clauses.append(handoffs.c.contact.like(f"%{digits}%"))
+    return or_(*clauses)
 
 
 def _record(row: Any) -> HandoffRecord:

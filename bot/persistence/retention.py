@@ -162,7 +162,7 @@ def delete_older_than(store: HandoffStore, cutoff: datetime, dry_run: bool = Fal
                 conn.exec_driver_sql("PRAGMA secure_delete = ON")
             rows = conn.execute(select(handoffs.c.id, handoffs.c.status).where(handoffs.c.created_at < cutoff)).all()
             ids = [row.id for row in rows]
-            open_count = sum(row.status == "open" for row in rows)
+            open_count = sum(row.status != "resolved" for row in rows)  # new or contacted
             has_outbox = inspect(conn).has_table(outbox.name)
             outbox_rows = 0
             for start in range(0, len(ids), CHUNK):

@@ -59,7 +59,7 @@ def test_list_masks_contacts_and_filters(records: list[HandoffRecord], capsys: p
 def test_show_and_resolve(records: list[HandoffRecord], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "show", records[0].id)
     assert code == 0
-    assert "Jane Doe" in out and "+14035550123" in out and "contraindication" in out and "open" in out
+    assert "Jane Doe" in out and "+14035550123" in out and "contraindication" in out and "new" in out
     code, out, _ = run(capsys, "resolve", records[0].id)
     assert code == 0 and f"{records[0].id} resolved at" in out
     _, out, _ = run(capsys, "list", "--status", "open")

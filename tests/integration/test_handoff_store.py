@@ -51,7 +51,7 @@ def test_create_commits_a_complete_record(store: HandoffStore, db_url: str) -> N
     record = make(store)
     assert uuid.UUID(record.id).version == 4
     assert before <= record.created_at <= datetime.now(UTC)
-    assert (record.status, record.resolved_at, record.transcript) == ("open", None, None)
+    assert (record.status, record.resolved_at, record.transcript) == ("new", None, None)
     assert (record.contact, record.contact_kind) == ("+14035550123", "phone")
     # A second, independent store (another process) sees it: it was committed, not just flushed.
     fetched = HandoffStore(db_url).get(record.id)
@@ -136,7 +136,7 @@ def test_export_csv_and_json(store: HandoffStore) -> None:
     rows = list(csv.DictReader(io.StringIO(store.export("csv"))))
     assert len(rows) == 1
     row = rows[0]
-    assert row["id"] == record.id and row["contact"] == "+14035550123" and row["status"] == "open"
+    assert row["id"] == record.id and row["contact"] == "+14035550123" and row["status"] == "new"
     assert row["name"].startswith("'=")  # spreadsheet formula defused
     assert row["conditions"] == "pregnancy; -knee"
     assert datetime.fromisoformat(row["created_at"]) == record.created_at
