@@ -9,8 +9,6 @@ These records are health data: logs carry ids only, never names, contacts or tra
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
 import json
 import logging
@@ -19,17 +17,14 @@ import typing
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-import requests
 from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
     DateTime,
-    ForeignKey,
-    Integer,
     MetaData,
     String,
     Table,

@@ -45,7 +45,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.config import DEFAULT_RETENTION_DAYS as DEFAULT_DAYS
 from bot.config import load_settings, retention_days
-from bot.handoff.store import HandoffStore, handoffs, outbox
+from bot.handoff.outbox import outbox
+from bot.handoff.store import HandoffStore, handoffs
 from bot.persistence import database
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.handoff import store as handoff_store
-from bot.handoff.store import SIGNATURE_HEADER, HandoffRecord, HandoffStore, OutboxWorker, backoff, outbox
+from bot.handoff import outbox as handoff_outbox
+from bot.handoff.outbox import SIGNATURE_HEADER, OutboxWorker, backoff, outbox
+from bot.handoff.store import HandoffRecord, HandoffStore
 from tests.support import postgres
 
 CONSENT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -187,7 +188,7 @@ def test_two_deliverers_do_not_send_one_row_twice(db_url: str) -> None:
 
 
 def test_worker_delivers_right_after_create_and_retries(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handoff_store, "BACKOFF_BASE", 0.3)  # real time here, so a short backoff
+    monkeypatch.setattr(handoff_outbox, "BACKOFF_BASE", 0.3)  # real time here, so a short backoff
     with receiver(fail_first=1) as hook:
         store = HandoffStore(db_url, webhook_url=hook.url)
         worker = OutboxWorker(store, interval=60.0)  # the periodic pass alone would be far too slow

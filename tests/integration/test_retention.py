@@ -24,7 +24,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot import PROJECT_ROOT
 from bot.config import PRODUCTION_DEFAULTS, load_settings
-from bot.handoff.store import HandoffStore, handoffs, outbox
+from bot.handoff.outbox import outbox
+from bot.handoff.store import HandoffStore, handoffs
 from bot.persistence import retention
 from bot.persistence.opt_outs import OptOutStore
 from tests.support import postgres
