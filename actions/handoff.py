@@ -27,9 +27,9 @@ FORM_SLOTS = ("consent", "contact_name", "contact_value")
 
 @lru_cache(maxsize=1)
 def get_store() -> HandoffStore:
-    """One store per action server; the webhook outbox worker runs when a webhook is configured."""
+    """One store per action server; the outbox worker runs when a notification (webhook, e-mail, Chatwoot) is configured."""
     store = HandoffStore.from_env()
-    if store.webhook_url:
+    if store.outbox.notifiers:
         OutboxWorker(store).start()
     return store
 

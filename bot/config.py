@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -127,10 +128,37 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """An e-mail to the clinic for each new handoff (HANDOFF_EMAIL_TO set); it says that there is one, never what about."""
+
+    host: str
+    port: int
+    security: str  # "starttls", "ssl" (TLS from the first byte) or "none" (loopback relays only: no login allowed)
+    sender: str
+    recipients: tuple[str, ...]
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    console_url: str | None = None  # CONSOLE_URL: the staff console as staff open it, put in the e-mail
+    timezone: str = "UTC"  # CLINIC_TIMEZONE: the time the e-mail shows
+
+
+@dataclass(frozen=True)
+class ChatwootSettings:
+    """The clinic's Chatwoot (CHATWOOT_URL set): each handoff also opens a conversation in an API-channel inbox."""
+
+    url: str
+    account_id: int
+    inbox_id: int
+    api_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class HandoffSettings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     store_transcript: bool = False
+    email: EmailSettings | None = None
+    chatwoot: ChatwootSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +248,66 @@ def _console_settings(environ: Mapping[str, str]) -> ConsoleSettings:
     )
 
 
+SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _email_settings(environ: Mapping[str, str]) -> EmailSettings | None:
+    """SMTP_* and HANDOFF_EMAIL_*; None unless HANDOFF_EMAIL_TO is set. Half a configuration is an error, not silence."""
+    recipients = tuple(environ.get("HANDOFF_EMAIL_TO", "").replace(",", " ").split())
+    if not recipients:
+        return None
+    host, sender = environ.get("SMTP_HOST", "").strip(), environ.get("HANDOFF_EMAIL_FROM", "").strip()
+    security = environ.get("SMTP_SECURITY", "").strip().lower() or "starttls"
+    user, password = environ.get("SMTP_USER", "").strip() or None, environ.get("SMTP_PASSWORD") or None
+    timezone = environ.get("CLINIC_TIMEZONE", "").strip() or "UTC"
+    if not host or not sender:
+        raise SettingsError("HANDOFF_EMAIL_TO is set, so SMTP_HOST and HANDOFF_EMAIL_FROM must be set too")
+    if security not in SMTP_PORTS:
+        raise SettingsError(f"SMTP_SECURITY must be one of {', '.join(SMTP_PORTS)}, not {security!r}")
+    if bool(user) != bool(password):
+        raise SettingsError("SMTP_USER and SMTP_PASSWORD go together")
+    if user and security == "none":
+        raise SettingsError("SMTP_USER with SMTP_SECURITY=none would send the password unencrypted")
+    if bad := [a for a in (sender, *recipients) if a.count("@") != 1 or not all(a.split("@"))]:
+        raise SettingsError(f"not an e-mail address: {', '.join(bad)} (HANDOFF_EMAIL_FROM / HANDOFF_EMAIL_TO)")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CLINIC_TIMEZONE: unknown time zone {timezone!r} (e.g. America/Toronto)") from None
+    return EmailSettings(
+        host=host,
+        port=_positive_int(environ, "SMTP_PORT", SMTP_PORTS[security]),
+        security=security,
+        sender=sender,
+        recipients=recipients,
+        user=user,
+        password=password,
+        console_url=environ.get("CONSOLE_URL", "").strip() or None,
+        timezone=timezone,
+    )
+
+
+def _chatwoot_settings(environ: Mapping[str, str]) -> ChatwootSettings | None:
+    """CHATWOOT_*; None unless CHATWOOT_URL is set, and then every one of them is required."""
+    url = environ.get("CHATWOOT_URL", "").strip().rstrip("/")
+    if not url:
+        return None
+    names = ("CHATWOOT_ACCOUNT_ID", "CHATWOOT_INBOX_ID", "CHATWOOT_API_TOKEN")
+    if missing := [name for name in names if not environ.get(name, "").strip()]:
+        raise SettingsError(f"CHATWOOT_URL is set, so {', '.join(missing)} must be set too")
+    if urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
+        raise SettingsError(f"CHATWOOT_URL must be an http(s) URL, not {url!r}")
+    ids = {name: environ[name].strip() for name in names[:2]}
+    if bad := [name for name, value in ids.items() if not value.isdigit() or int(value) < 1]:
+        raise SettingsError(f"{', '.join(bad)} must be a positive whole number (Chatwoot's numeric id)")
+    return ChatwootSettings(
+        url=url,
+        account_id=int(ids["CHATWOOT_ACCOUNT_ID"]),
+        inbox_id=int(ids["CHATWOOT_INBOX_ID"]),
+        api_token=environ["CHATWOOT_API_TOKEN"].strip(),
+    )
+
+
 def _action_port(endpoints: dict[str, Any], environ: Mapping[str, str]) -> int:
     url = str((endpoints.get("action_endpoint") or {}).get("url") or "")
     if url.startswith("${"):  # production: ACTION_SERVER_URL, else the embedded file's
@@ -257,6 +345,8 @@ def load_settings(environ: Mapping[str, str] | None = None, clinic_path: Path | 
             webhook_url=environ.get("HANDOFF_WEBHOOK_URL") or None,
             webhook_secret=environ.get("HANDOFF_WEBHOOK_SECRET") or None,
             store_transcript=environ.get("HANDOFF_STORE_TRANSCRIPT", "").strip().lower() in _TRUE,
+            email=_email_settings(environ),
+            chatwoot=_chatwoot_settings(environ),
         ),
         channels=ChannelSettings(
             max_message_chars=_positive_int(environ, "CHAT_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),

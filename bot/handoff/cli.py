@@ -5,7 +5,7 @@
     python -m bot.handoff.cli status ID new|contacted|resolved [--note TEXT]
     python -m bot.handoff.cli resolve ID
     python -m bot.handoff.cli export --format csv|json [--output FILE]
-    python -m bot.handoff.cli deliver          # one webhook outbox pass (for cron)
+    python -m bot.handoff.cli deliver          # one outbox pass: webhook, e-mail, Chatwoot (for cron)
 
 Exit codes: 0 ok, 1 unknown id or nothing to deliver to, 2 usage error, 3 database error.
 """
@@ -97,8 +97,8 @@ def _export(store: HandoffStore, args: argparse.Namespace) -> int:
 
 
 def _deliver(store: HandoffStore, args: argparse.Namespace) -> int:
-    if not store.webhook_url:
-        print("error: HANDOFF_WEBHOOK_URL is not set", file=sys.stderr)
+    if not store.outbox.notifiers:
+        print("error: no notification is configured (HANDOFF_WEBHOOK_URL, HANDOFF_EMAIL_TO or CHATWOOT_URL)", file=sys.stderr)
         return 1
     delivered = store.deliver_outbox()
     print(f"delivered {delivered}, still pending {store.outbox_pending()}")
@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--status", choices=[*STATUSES, OPEN], help="open: new or contacted")
     p.add_argument("--output", help="file to write (created owner-only); default stdout")
     p.set_defaults(command=_export)
-    p = commands.add_parser("deliver", help="one webhook outbox delivery pass (for cron)")
+    p = commands.add_parser("deliver", help="one delivery pass over the notification outbox (for cron)")
     p.set_defaults(command=_deliver)
     return parser
 

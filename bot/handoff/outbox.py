@@ -1,88 +1,118 @@
 """The handoff outbox: notifications of new handoffs, queued in the record's own transaction and retried until delivered.
 
-The store commits a record and its outbox row together (transactional outbox), so a notification is never
-lost while the receiver is down and never sent for a record that was rolled back. A row is claimed with a
-lease before it is sent, so two workers never send one row at once; failures are rescheduled with
-exponential backoff, never dropped. Payloads are health data: logs carry ids only.
+The store commits a record and its outbox rows together (transactional outbox), so a notification is never
+lost while a receiver is down and never sent for a record that was rolled back. Each kind of notification
+(webhook, e-mail, Chatwoot; see ``bot.handoff.notifier``) has its own row, so each is retried and kept
+idempotent on its own. A row is claimed with a lease before it is sent, so two workers never send one row
+at once; failures are rescheduled with exponential backoff, never dropped. Payloads are health data: logs
+carry ids only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import requests
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, func, insert, select, update
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot.config import ChatwootSettings, EmailSettings
+from bot.handoff.chatwoot import ChatwootNotifier
+from bot.handoff.mail import EmailNotifier
+from bot.handoff.notifier import Delivery, Notifier, Outcome
 from bot.handoff.store import HandoffRecord, UTCDateTime, _now, _utc, metadata
+from bot.handoff.webhook import WebhookNotifier
 
 if TYPE_CHECKING:
     from bot.handoff.store import HandoffStore
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_TIMEOUT = 5.0
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 3600.0
-CLAIM_LEASE = timedelta(seconds=60)  # longer than a POST can take, so two workers never send one row at once
-SIGNATURE_HEADER = "X-Handoff-Signature"
+# Longer than an attempt can take (Chatwoot: up to 5 calls of at most 5 s each), so two workers never send one row at once.
+CLAIM_LEASE = timedelta(seconds=60)
 
 outbox = Table(
     "handoff_outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("handoff_id", String(36), ForeignKey("handoffs.id"), nullable=False),
-    Column("payload", Text, nullable=False),  # the exact bytes that are signed and sent
+    Column("kind", String(16), nullable=False, server_default="webhook"),  # which notifier sends it
+    Column("payload", Text, nullable=False),  # what the notifier sends (the webhook's exact signed bytes)
     Column("created_at", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
     Column("last_error", String(200)),
+    Column("state", Text),  # JSON: what earlier attempts achieved, e.g. the Chatwoot conversation id
 )
+# Columns added since the first outbox (webhook only): name -> DDL type, for databases created before them.
+_ADDED_COLUMNS = {"kind": "VARCHAR(16) NOT NULL DEFAULT 'webhook'", "state": "TEXT"}
 
 
 class Outbox:
-    """The webhook outbox of one handoff store (``store.outbox``)."""
+    """The outbox of one handoff store (``store.outbox``) and the notifiers it delivers through."""
 
-    def __init__(self, store: HandoffStore) -> None:
+    def __init__(self, store: HandoffStore, notifiers: Sequence[Notifier] = ()) -> None:
         self.store = store
-        if store.webhook_url and not store.webhook_url.startswith("https://"):
-            log.warning("handoff webhook is not https: health data would travel unencrypted")
+        self.notifiers: dict[str, Notifier] = {notifier.kind: notifier for notifier in notifiers}
+
+    @classmethod
+    def configured(
+        cls,
+        store: HandoffStore,
+        email: EmailSettings | None = None,
+        chatwoot: ChatwootSettings | None = None,
+    ) -> Outbox:
+        """Webhook (the store's ``webhook_url``), e-mail and Chatwoot, each only when configured."""
+        notifiers: list[Notifier] = []
+        if store.webhook_url:
+            notifiers.append(WebhookNotifier(store.webhook_url, store.webhook_secret, store.store_transcript))
+        if email:
+            notifiers.append(EmailNotifier(email))
+        if chatwoot:
+            notifiers.append(ChatwootNotifier(chatwoot, store.store_transcript))
+        return cls(store, notifiers)
 
     def enqueue(self, conn: Connection, record: HandoffRecord) -> None:
-        """Queue the notification of a new record, inside the transaction that inserts it."""
-        if self.store.webhook_url:
-            payload = json.dumps(record.as_dict(include_transcript=self.store.store_transcript), sort_keys=True)
-            conn.execute(
-                insert(outbox).values(
-                    handoff_id=record.id,
-                    payload=payload,
-                    created_at=record.created_at,
-                    attempts=0,
-                    next_attempt_at=record.created_at,
+        """Queue one row per notifier that applies to this new record, inside the transaction that inserts it."""
+        for kind, notifier in self.notifiers.items():
+            payload = notifier.payload(record)
+            if payload is not None:
+                conn.execute(
+                    insert(outbox).values(
+                        handoff_id=record.id,
+                        kind=kind,
+                        payload=payload,
+                        created_at=record.created_at,
+                        attempts=0,
+                        next_attempt_at=record.created_at,
+                    )
                 )
-            )
 
-    def pending(self) -> int:
-        """How many webhook notifications are still waiting for delivery."""
+    def pending(self, kind: str | None = None) -> int:
+        """How many notifications (of one kind, or all) are still waiting for delivery."""
+        query = select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+        if kind is not None:
+            query = query.where(outbox.c.kind == kind)
         with self.store._transaction("outbox count") as conn:
-            return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))).scalar_one()
+            return conn.execute(query).scalar_one()
 
     def deliver(self, now: datetime | None = None, limit: int = 100) -> int:
-        """POST every due notification once; return how many were delivered. Failures are rescheduled, never dropped."""
-        if not self.store.webhook_url:
+        """Try every due notification once; return how many were delivered. Failures are rescheduled, never dropped."""
+        if not self.notifiers:
             return 0
         now = _utc(now) if now else _now()
         with self.store._transaction("outbox read") as conn:
             due = conn.execute(
-                select(outbox.c.id, outbox.c.handoff_id, outbox.c.payload, outbox.c.attempts, outbox.c.next_attempt_at)
-                .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+                select(outbox)
+                .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now, outbox.c.kind.in_(list(self.notifiers)))
                 .order_by(outbox.c.id)
                 .limit(limit)
             ).all()
@@ -90,23 +120,28 @@ class Outbox:
         for row in due:
             if not self._claim(row.id, row.next_attempt_at, now):
                 continue  # another worker took it
-            error = self._post(row.handoff_id, row.payload)
-            with self.store._transaction("outbox update") as conn:
-                if error is None:
-                    conn.execute(update(outbox).where(outbox.c.id == row.id).values(delivered_at=now, last_error=None))
-                else:
-                    attempts = row.attempts + 1
-                    conn.execute(
-                        update(outbox)
-                        .where(outbox.c.id == row.id)
-                        .values(attempts=attempts, next_attempt_at=now + backoff(attempts), last_error=error)
-                    )
-            if error is None:
-                delivered += 1
-                log.info("handoff %s webhook delivered", row.handoff_id)
+            outcome = self._attempt(row)
+            values: dict[str, Any] = {"state": json.dumps(outcome.state, sort_keys=True) if outcome.state else None}
+            if outcome.error is None:
+                values |= {"delivered_at": now, "last_error": None}
             else:
-                log.warning("handoff %s webhook failed (%s), attempt %d", row.handoff_id, error, row.attempts + 1)
+                attempts = row.attempts + 1
+                values |= {"attempts": attempts, "next_attempt_at": now + backoff(attempts), "last_error": outcome.error[:200]}
+            with self.store._transaction("outbox update") as conn:
+                conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
+            if outcome.error is None:
+                delivered += 1
+                log.info("handoff %s %s delivered", row.handoff_id, row.kind)
+            else:
+                log.warning("handoff %s %s failed (%s), attempt %d", row.handoff_id, row.kind, outcome.error, row.attempts + 1)
         return delivered
+
+    def _attempt(self, row: Any) -> Outcome:
+        delivery = Delivery(row.id, row.handoff_id, row.payload, json.loads(row.state) if row.state else {})
+        try:
+            return self.notifiers[row.kind].send(delivery)
+        except Exception as exc:  # a notifier's bug must not stop the other rows; its type only (messages may hold data)
+            return Outcome(type(exc).__name__, delivery.state)
 
     def _claim(self, outbox_id: int, seen_next: datetime, now: datetime) -> bool:
         """Lease a row by moving its next attempt forward, only if nobody else changed it since we read it."""
@@ -117,18 +152,6 @@ class Outbox:
                 .values(next_attempt_at=now + CLAIM_LEASE)
             )
             return result.rowcount == 1
-
-    def _post(self, handoff_id: str, payload: str) -> str | None:
-        """Send one notification; return None on 2xx, else a short error without any payload data."""
-        body = payload.encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": handoff_id}
-        if self.store.webhook_secret:
-            headers[SIGNATURE_HEADER] = sign(body, self.store.webhook_secret)
-        try:
-            response = requests.post(str(self.store.webhook_url), data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
-        except requests.RequestException as exc:
-            return type(exc).__name__
-        return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
 
 class OutboxWorker:
@@ -173,6 +196,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_BASE * 2 ** min(max(attempts - 1, 0), 20), BACKOFF_CAP))
 
 
-def sign(body: bytes, secret: str) -> str:
-    """HMAC-SHA256 of the exact request body, as ``sha256=<hex>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+@event.listens_for(metadata, "after_create")
+def _add_columns(target: MetaData, connection: Connection, **kw: Any) -> None:
+    """An outbox created before e-mail and Chatwoot notifications lacks ``kind`` and ``state``: add them (its rows are
+    webhook rows). Runs after every ``create_all``; two processes racing both find the column in the end."""
+    existing = {column["name"] for column in inspect(connection).get_columns(outbox.name)}
+    for name, ddl in _ADDED_COLUMNS.items():
+        if name in existing:
+            continue
+        if_not_exists = " IF NOT EXISTS" if connection.dialect.name == "postgresql" else ""
+        try:
+            connection.exec_driver_sql(f"ALTER TABLE {outbox.name} ADD COLUMN{if_not_exists} {name} {ddl}")
+        except (OperationalError, ProgrammingError):
+            if name not in {column["name"] for column in inspect(connection).get_columns(outbox.name)}:
+                raise
+        log.warning("table %s upgraded: column %s added", outbox.name, name)

@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
-from bot.config import EMBEDDED_HANDOFF_DB, load_settings
+from bot.config import EMBEDDED_HANDOFF_DB, ChatwootSettings, EmailSettings, load_settings
 from bot.handoff import migrate
 from bot.handoff.contact import Contact, parse_contact
 from bot.persistence import database
@@ -172,6 +172,8 @@ class HandoffStore:
         webhook_url: str | None = None,
         store_transcript: bool = False,
         webhook_secret: str | None = None,
+        email: EmailSettings | None = None,
+        chatwoot: ChatwootSettings | None = None,
     ) -> None:
         resolved = database.resolve(url or f"sqlite:///{DEFAULT_DB}", create_dir=True)
         connect_args = {"connect_timeout": 5} if resolved.drivername.startswith("postgresql") else {}
@@ -185,18 +187,20 @@ class HandoffStore:
         self._listeners: list[Callable[[], None]] = []
         from bot.handoff.outbox import Outbox  # outbox.py builds on this module's tables, so it cannot be imported at the top
 
-        self.outbox = Outbox(self)
+        self.outbox = Outbox.configured(self, email=email, chatwoot=chatwoot)
 
     @classmethod
     def from_env(cls) -> HandoffStore:
         """Configure from HANDOFF_DATABASE_URL (or STORES=production), HANDOFF_WEBHOOK_URL, HANDOFF_WEBHOOK_SECRET,
-        HANDOFF_STORE_TRANSCRIPT."""
+        HANDOFF_STORE_TRANSCRIPT, and the e-mail (HANDOFF_EMAIL_*, SMTP_*) and Chatwoot (CHATWOOT_*) settings."""
         settings = load_settings()  # read now: a command line may run with its own environment
         return cls(
             url=settings.stores.handoff_database_url(),
             webhook_url=settings.handoff.webhook_url,
             store_transcript=settings.handoff.store_transcript,
             webhook_secret=settings.handoff.webhook_secret,
+            email=settings.handoff.email,
+            chatwoot=settings.handoff.chatwoot,
         )
 
     def add_create_listener(self, callback: Callable[[], None]) -> None:

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.handoff import outbox as handoff_outbox
-from bot.handoff.outbox import SIGNATURE_HEADER, OutboxWorker, backoff, outbox
+from bot.handoff.outbox import OutboxWorker, backoff, outbox
 from bot.handoff.store import HandoffRecord, HandoffStore
+from bot.handoff.webhook import SIGNATURE_HEADER
 from tests.support import postgres
 
 CONSENT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
