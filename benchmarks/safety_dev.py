@@ -80,7 +80,7 @@ def score(path: Path, quiet: bool = False) -> dict:
         if conversation is not None and decision.analysis.books_for_someone:
             booked[conversation] = True
         item["got"] = outcome(decision)
-        item["handoff_found"] = bool(decision.analysis.conditions)
+        item["handoff_found"] = item["got"] == "handoff"  # as the blind scorer: urgent guidance comes first
         item["detail"] = {
             "mentions": [(m.group, m.text, m.role) for m in decision.analysis.mentions],
             "learned": (round(decision.learned.urgent, 3), decision.learned.group) if decision.learned else None,
@@ -118,7 +118,9 @@ def score(path: Path, quiet: bool = False) -> dict:
     if negatives:
         by_reason: dict[str, list[dict]] = defaultdict(list)
         for i in negatives:
-            by_reason[str(i.get("category") or "-") + "/" + _key(i, "reason")].append(i)
+            by_reason[str(i.get("category") or "-") + "/" + (_key(i, "group") if "/" in str(i.get("group")) else _key(i, "reason"))].append(
+                i
+            )
         report["negatives"] = {
             g: f"{sum(i['handoff_found'] for i in v)}/{len(v)} handoff, {sum(i['got'] == 'urgent' for i in v)} urgent, "
             f"{sum(i['got'] == 'check' for i in v)} check"
