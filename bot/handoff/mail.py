@@ -64,8 +64,8 @@ def compose(facts: dict[str, Any], settings: EmailSettings, outbox_id: int, now:
 
 
 def message_id(handoff_id: str, outbox_id: int, sender: str) -> str:
-    """``<handoff.<id>.<outbox row>@<sender's domain>>``: stable across retries of one row."""
-    return f"<handoff.{handoff_id}.{outbox_id}@{sender.rpartition('@')[2]}>"
+    """``<handoff id>.<outbox row>@<sender's domain>``: stable across retries of one row, unique across rows."""
+    return f"<{handoff_id}.{outbox_id}@{sender.rpartition('@')[2]}>"
 
 
 class EmailNotifier:
