@@ -1,4 +1,4 @@
-"""Webhook outbox: a failing receiver delays notifications but never loses or duplicates them."""
+"""Webhook outbox: a failing receiver delays notifications but never loses or duplicates them; older outboxes are upgraded."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, insert, inspect, select
 
 from bot.handoff import outbox as handoff_outbox
 from bot.handoff.outbox import OutboxWorker, backoff, outbox
@@ -219,6 +219,45 @@ def test_worker_periodic_pass(db_url: str) -> None:
             _wait_for(lambda: len(hook.accepted) == 1)
         finally:
             worker.stop()
+
+
+def test_an_outbox_from_before_email_and_chatwoot_is_upgraded_in_place(db_url: str) -> None:
+    """A database whose outbox has webhook rows only (no kind, no state) keeps its pending rows and delivers them."""
+    record = create(HandoffStore(db_url))  # creates the handoffs table; no notification configured
+    engine = create_engine(db_url, future=True)
+    old = MetaData()
+    old_outbox = Table(
+        "handoff_outbox",
+        old,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("handoff_id", String(36), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+        Column("delivered_at", DateTime(timezone=True)),
+        Column("last_error", String(200)),
+    )
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE handoff_outbox")
+        old.create_all(conn)
+        payload = json.dumps(record.as_dict(include_transcript=False), sort_keys=True)
+        conn.execute(
+            insert(old_outbox).values(
+                handoff_id=record.id, payload=payload, created_at=record.created_at, attempts=2, next_attempt_at=record.created_at
+            )
+        )
+    with receiver() as hook:
+        store = HandoffStore(db_url, webhook_url=hook.url)
+        assert store.outbox_pending() == 1
+        assert store.deliver_outbox() == 1
+    assert hook.records()[0]["id"] == record.id
+    with engine.connect() as conn:
+        assert {"kind", "state"} <= {c["name"] for c in inspect(conn).get_columns("handoff_outbox")}
+    engine.dispose()
+    (row,) = outbox_rows(store)
+    assert (row.kind, row.attempts, row.delivered_at is not None) == ("webhook", 2, True)
+    HandoffStore(db_url).list()  # a second start finds the columns there and changes nothing
 
 
 def test_worker_keeps_running_when_the_database_is_down() -> None:
