@@ -143,6 +143,27 @@ class AuditLog:
         with self.engine.begin() as own:
             own.execute(insert(audit_log).values(**values))
 
+    def append_many(self, action: str, actor: Actor, record_ids: list[str], detail: str = "") -> None:
+        """One entry per record, in one statement (a list or an export shows many records at once)."""
+        if not record_ids:
+            return
+        at = utcnow()
+        rows = [
+            {
+                "at": at,
+                "staff_id": actor.id,
+                "staff": (actor.name or "")[:64] or None,
+                "action": action[:32],
+                "record_id": record_id,
+                "client": (actor.client or "")[:64] or None,
+                "detail": detail[:MAX_DETAIL] or None,
+            }
+            for record_id in record_ids
+        ]
+        self.tables.ensure()
+        with self.engine.begin() as conn:
+            conn.execute(insert(audit_log), rows)
+
     def find(
         self,
         staff: str | None = None,
