@@ -9,9 +9,10 @@ records have no name or contact, so they open no conversation (the e-mail and th
 Retries never open a second conversation. What each attempt achieved (contact id, conversation id)
 is kept in the outbox row, and before creating anything the connector looks for what an interrupted
 attempt may have created: the contact by its e-mail address or phone number (Chatwoot keeps one
-contact per address) or, without either, by an identifier made from the handoff id; the
-conversation by its custom attribute ``handoff_id``. Chatwoot creates a conversation and its first
-message in one transaction, so there is no half-made conversation to complete.
+contact per address, so a returning visitor is one contact) or, without either, by an identifier
+made from the handoff id; the conversation by its custom attribute ``handoff_id``. Chatwoot creates
+a conversation and its first message in one transaction, so there is no half-made conversation to
+complete. Lookups send the address in a request body, never in a URL.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ REASON_TEXT = {
 class ChatwootError(Exception):
     """A failed call, described without payload data, e.g. ``HTTP 422 (create contact)``."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 def contact_key(record: dict[str, Any]) -> tuple[str, str]:
     """The contact field a handoff is found by: its e-mail, its phone number (E.164 only, as Chatwoot requires),
@@ -49,7 +54,18 @@ def contact_key(record: dict[str, Any]) -> tuple[str, str]:
         return "email", contact.lower()
     if contact and kind == "phone" and contact.startswith("+"):
         return "phone_number", contact
+    return identifier_key(record)
+
+
+def identifier_key(record: dict[str, Any]) -> tuple[str, str]:
     return "identifier", f"handoff:{record['id']}"
+
+
+def contact_filter(field: str, value: str) -> dict[str, Any]:
+    """A contacts/filter body that finds ``value`` (in the body, not the URL, so no access log holds it). Chatwoot
+    puts a "+" before a phone number it filters by, older versions do not: the digits with ``contains`` match both."""
+    operator, value = ("contains", value.lstrip("+")) if field == "phone_number" else ("equal_to", value)
+    return {"payload": [{"attribute_key": field, "filter_operator": operator, "values": [value], "query_operator": None}]}
 
 
 def conversation_message(record: dict[str, Any]) -> str:
@@ -109,27 +125,32 @@ class ChatwootNotifier:
         return Outcome(None, state)
 
     def _contact(self, session: requests.Session, record: dict[str, Any]) -> dict[str, Any]:
-        field, value = contact_key(record)
-        found = self._find_contact(session, field, value)
-        if found is None:
-            body = {"inbox_id": self.settings.inbox_id, "name": record.get("name") or f"Website visitor #{record['id'][:8]}", field: value}
-            created = self._call(session, "POST", "/contacts", "create contact", body)["payload"]
-            contact, source_id = created["contact"], (created.get("contact_inbox") or {}).get("source_id")
-        else:
-            contact, source_id = found, self._source_id(found)
+        """The visitor's contact (found, else created) and its source id in the inbox."""
+        try:
+            contact, source_id = self._find_or_create_contact(session, record, *contact_key(record))
+        except ChatwootError as exc:
+            if exc.status != 422 or contact_key(record) == identifier_key(record):
+                raise
+            # Chatwoot refused the address (it holds it in a form the filter did not match, e.g. another phone format):
+            # file the handoff under its own identifier; the message still carries the contact.
+            contact, source_id = self._find_or_create_contact(session, record, *identifier_key(record))
         if not source_id:  # an existing contact that has never written to this inbox
             body = {"inbox_id": self.settings.inbox_id}
             source_id = self._call(session, "POST", f"/contacts/{contact['id']}/contact_inboxes", "add contact to inbox", body)["source_id"]
         return {"contact_id": contact["id"], "source_id": source_id}
 
-    def _find_contact(self, session: requests.Session, field: str, value: str) -> dict[str, Any] | None:
-        params = {"q": value, "include_contact_inboxes": "true"}
-        found = self._call(session, "GET", "/contacts/search", "search contact", params=params).get("payload") or []
+    def _find_or_create_contact(
+        self, session: requests.Session, record: dict[str, Any], field: str, value: str
+    ) -> tuple[dict[str, Any], str | None]:
+        found = self._call(session, "POST", "/contacts/filter", "find contact", contact_filter(field, value)).get("payload") or []
         for contact in found:
             candidate = str(contact.get(field) or "")
-            if (candidate.lower() if field == "email" else candidate) == value:
-                return contact
-        return None
+            if candidate.lower() == value.lower():
+                return contact, self._source_id(contact)
+        name = record.get("name") or f"Website visitor #{record['id'][:8]}"
+        body = {"inbox_id": self.settings.inbox_id, "name": name, field: value}
+        created = self._call(session, "POST", "/contacts", "create contact", body)["payload"]
+        return created["contact"], (created.get("contact_inbox") or {}).get("source_id")
 
     def _source_id(self, contact: dict[str, Any]) -> str | None:
         for contact_inbox in contact.get("contact_inboxes") or []:
@@ -153,14 +174,12 @@ class ChatwootNotifier:
         }
         return int(self._call(session, "POST", "/conversations", "create conversation", body)["id"])
 
-    def _call(
-        self, session: requests.Session, method: str, path: str, step: str, body: Any = None, params: dict[str, str] | None = None
-    ) -> dict[str, Any]:
-        response = session.request(
-            method, self.base + path, json=body, params=params, headers={TOKEN_HEADER: self.settings.api_token}, timeout=API_TIMEOUT
-        )
+    def _call(self, session: requests.Session, method: str, path: str, step: str, body: Any = None) -> dict[str, Any]:
+        """One API call; ids only in the path, data only in the body."""
+        headers = {TOKEN_HEADER: self.settings.api_token}
+        response = session.request(method, self.base + path, json=body, headers=headers, timeout=API_TIMEOUT)
         if not 200 <= response.status_code < 300:
-            raise ChatwootError(f"HTTP {response.status_code} ({step})")
+            raise ChatwootError(f"HTTP {response.status_code} ({step})", response.status_code)
         data = response.json()
         if not isinstance(data, dict):
             raise ChatwootError(f"unexpected reply ({step})")
