@@ -54,12 +54,13 @@ def compose(facts: dict[str, Any], settings: EmailSettings, outbox_id: int, now:
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(facts["handoff_id"], outbox_id, settings.sender)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to this
-    message.set_content(
+    text = (
         f"{title} - {where}\n"
         f"Received {arrived:%a %d %b %Y, %H:%M} ({settings.timezone}).\n\n"
         f"Record id: {facts['handoff_id']}\n\n"
         "This e-mail only says that a record arrived. Who wrote and what about is in the console, behind a login.\n"
     )
+    message.set_content(text, cte="7bit" if text.isascii() else "quoted-printable")  # 7bit: the URL stays whole
     return message
 
 

@@ -66,7 +66,8 @@ def test_the_outbox_keeps_only_id_urgency_and_time() -> None:
 @pytest.mark.parametrize("reason", ["contraindication", "clinician_request", "urgent"])
 def test_no_health_or_personal_data_in_the_message(reason: str) -> None:
     rec = record(reason)
-    raw = compose(facts(rec), SETTINGS, 7, NOW).as_string().lower()
+    message = compose(facts(rec), SETTINGS, 7, NOW)
+    raw = (message.as_string() + message.get_content()).lower()  # as sent, and decoded
     private = [PRIVATE["name"], PRIVATE["contact"], "4035550123", "0123", *PRIVATE["conditions"], "blood thinners", "chest"]
     private += ["warfarin", "pregnan", PRIVATE["conversation_id"], "contraindication", "webchat", "consent"]
     assert [p for p in private if p.lower() in raw] == []
