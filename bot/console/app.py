@@ -28,6 +28,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ROUTES = web.AppKey("console_routes", list)
 
 
 def security_headers(https: bool) -> dict[str, str]:
@@ -50,12 +51,12 @@ def create_app(services: Services) -> web.Application:
     app[SERVICES] = services
     routes = install(app, FEATURES)
     app.router.add_get("/static/{name}", _static)
-    app["routes"] = routes  # for the tests that check every page
+    app[ROUTES] = routes  # for the tests that check every page
     return app
 
 
 def routes_of(app: web.Application) -> list[Route]:
-    return app["routes"]
+    return app[ROUTES]
 
 
 @web.middleware
@@ -70,9 +71,11 @@ async def _headers_and_errors(request: web.Request, handler: Handler) -> web.Str
             response = error(request[CONTEXT], exc.status, titles[exc.status], "There is no such page here.")
         else:
             exc.headers.update(headers)
+            exc.headers["Server"] = "staff-console"
             exc.headers["Cache-Control"] = "no-store"
             raise
     response.headers.update(headers)
+    response.headers["Server"] = "staff-console"  # not the framework and its version
     # Pages carry patient information: never stored by the browser or a proxy. Static files may be revalidated.
     response.headers["Cache-Control"] = "no-cache" if request.path.startswith("/static/") else "no-store"
     return response

@@ -131,36 +131,43 @@ class RateLimit:
 
 
 class LoginLimiter:
-    """At most ``attempts`` sign-in attempts per client address in a sliding window (this process's memory).
+    """At most ``attempts`` failed sign-ins per client address in a sliding window (this process's memory).
 
     The account lockout (in the database) stops guessing one account's password; this stops one address
-    trying many accounts, or many names, quickly.
+    trying many accounts, or many names, quickly. Only failures count, so a clinic whose staff share one
+    address (behind a router) is not blocked by its own successful sign-ins.
     """
 
     def __init__(self, limit: RateLimit = RateLimit(), clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.clock = clock
-        self._seen: dict[str, deque[float]] = {}
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, client: str) -> bool:
-        """Count an attempt from ``client``; False when it is over the limit (the attempt is then not made)."""
-        now = self.clock()
+    def blocked(self, client: str) -> bool:
+        """Whether ``client`` has used up its failures for now (then no attempt is made)."""
         with self._lock:
-            if len(self._seen) > 10_000:  # forget quiet addresses rather than grow without bound
-                self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < self.limit.window_seconds}
-            seen = self._seen.setdefault(client, deque())
-            while seen and now - seen[0] >= self.limit.window_seconds:
-                seen.popleft()
-            if len(seen) >= self.limit.attempts:
-                return False
-            seen.append(now)
-            return True
+            return len(self._recent(client)) >= self.limit.attempts
+
+    def failed(self, client: str) -> None:
+        """Count a failed sign-in from ``client``."""
+        with self._lock:
+            if len(self._failures) > 10_000:  # forget quiet addresses rather than grow without bound
+                now = self.clock()
+                self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] < self.limit.window_seconds}
+            self._recent(client).append(self.clock())
 
     def retry_after(self, client: str) -> int:
         """Seconds until ``client`` may try again (0 when it may now)."""
         with self._lock:
-            seen = self._seen.get(client)
-            if not seen or len(seen) < self.limit.attempts:
+            recent = self._recent(client)
+            if len(recent) < self.limit.attempts:
                 return 0
-            return max(0, int(self.limit.window_seconds - (self.clock() - seen[0])) + 1)
+            return max(0, int(self.limit.window_seconds - (self.clock() - recent[0])) + 1)
+
+    def _recent(self, client: str) -> deque[float]:
+        now = self.clock()
+        seen = self._failures.setdefault(client, deque())
+        while seen and now - seen[0] >= self.limit.window_seconds:
+            seen.popleft()
+        return seen

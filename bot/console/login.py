@@ -24,7 +24,7 @@ from bot.console.sessions import FULL, TOTP
 pages = Pages()
 
 WRONG = "That name and password do not match an account. Check them and try again."
-RATE_LIMITED = "Too many sign-in attempts from this computer. Wait a few minutes, then try again."
+RATE_LIMITED = "Too many failed sign-ins from this computer. Wait a few minutes, then try again."
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.~%?=&+-]*$")
 _FAILURES = {"unknown": "unknown name", "wrong_password": "wrong password", "locked": "account locked", "disabled": "account disabled"}
 
@@ -73,11 +73,12 @@ async def login_submit(request: web.Request, ctx: Context) -> web.StreamResponse
     password = str(ctx.form.get("password", ""))
     after = safe_next(ctx.form.get("next"))
     tried = auth.normalise_username(name)[:64]
-    if not services.limiter.allow(ctx.client):
-        services.audit.append(audit.LOGIN_FAILED, Actor(tried, None, ctx.client), detail="too many attempts from this address")
+    if services.limiter.blocked(ctx.client):
+        services.audit.append(audit.LOGIN_FAILED, Actor(tried, None, ctx.client), detail="too many failures from this address")
         return _login_page(ctx, after, error=RATE_LIMITED, name=name, status=429)
     check: PasswordCheck = await asyncio.get_running_loop().run_in_executor(None, services.accounts.check_password, name, password)
     if not check.ok:
+        services.limiter.failed(ctx.client)
         account = check.account
         detail = _FAILURES[check.reason] + ("; the account is now locked" if check.locked_now else "")
         actor = Actor(account.username if account else tried, account.id if account else None, ctx.client)
@@ -113,12 +114,13 @@ async def totp_submit(request: web.Request, ctx: Context) -> web.StreamResponse:
     account = services.accounts.by_id(session.account_id)
     assert account is not None  # the session middleware ends sessions of missing accounts
     actor = Actor(account.username, account.id, ctx.client)
-    if not services.limiter.allow(ctx.client):
-        services.audit.append(audit.LOGIN_FAILED, actor, detail="too many attempts from this address")
+    if services.limiter.blocked(ctx.client):
+        services.audit.append(audit.LOGIN_FAILED, actor, detail="too many failures from this address")
         return ctx.render("totp.html", status=429, next=after, error=RATE_LIMITED)
     if services.accounts.check_totp(account.id, str(ctx.form.get("code", ""))):
         services.sessions.end(session.token_hash)
         return _signed_in(ctx, account, after, "password and TOTP code")
+    services.limiter.failed(ctx.client)
     services.audit.append(audit.LOGIN_FAILED, actor, detail="wrong TOTP code")
     now_locked = services.accounts.by_id(account.id)
     if now_locked is not None and now_locked.locked(datetime.now(UTC)):
