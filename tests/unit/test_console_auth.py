@@ -49,14 +49,19 @@ def test_csrf_check() -> None:
     assert not auth.csrf_ok(None, None) and not auth.csrf_ok("", "")
 
 
-def test_rate_limit_per_address_in_a_sliding_window() -> None:
+def test_failed_sign_ins_per_address_are_limited_in_a_sliding_window() -> None:
     now = [1000.0]
     limiter = auth.LoginLimiter(auth.RateLimit(attempts=3, window_seconds=60), clock=lambda: now[0])
-    assert [limiter.allow("10.0.0.1") for _ in range(4)] == [True, True, True, False]
-    assert limiter.allow("10.0.0.2")  # another address is not affected
+    outcomes = []
+    for _ in range(4):
+        outcomes.append(limiter.blocked("10.0.0.1"))
+        if not outcomes[-1]:
+            limiter.failed("10.0.0.1")
+    assert outcomes == [False, False, False, True]
+    assert not limiter.blocked("10.0.0.2")  # another address is not affected
     assert 0 < limiter.retry_after("10.0.0.1") <= 61
     now[0] += 61
-    assert limiter.allow("10.0.0.1") and limiter.retry_after("10.0.0.1") == 0
+    assert not limiter.blocked("10.0.0.1") and limiter.retry_after("10.0.0.1") == 0
 
 
 def test_totp_codes_are_accepted_once_with_one_step_of_drift() -> None:
