@@ -10,7 +10,7 @@ mentions lead to a clinician handoff.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +21,7 @@ import yaml
 from loguru import logger as _loguru
 
 from bot.nlu.spacy_pipeline import DEFAULT_PATH as SPACY_PATH
-from bot.safety.lexicon import CONTEXT, RED_FLAGS, ConditionGroup, Near, load_groups, question_words
+from bot.safety.lexicon import CONTEXT, HARMLESS, RED_FLAGS, ConditionGroup, Near, load_groups, question_words
 from bot.safety.spelling import Speller, load_common_words
 
 _loguru.disable("PyRuSH")  # it logs every sentence's tokens at DEBUG: patient text must not reach logs
@@ -119,12 +119,29 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     ]
 
 
-def _near_patterns(near: Near) -> list[list[dict]]:
-    """Token patterns for a word of each list with up to ``within`` words between them, in either order."""
+_TREATMENT_WORDS = ["needling", "needled", "needlings"]
+
+
+def _near_patterns(near: Near, lemma) -> list[list[dict]]:
+    """Token patterns for a word of each list with up to ``within`` words between them, in either order,
+    on the words as written (NORM: the speller's corrections) and on their lemmas ("passes", "blacked", "jabs")."""
     gap: list[dict] = [{"OP": "?"}] * near.within
-    first = {"NORM": {"IN": list(near.first)}}
-    second = {"NORM": {"IN": list(near.second)}}
-    return [[first, *gap, second], [second, *gap, first]]
+    patterns = []
+    for attr, first_words, second_words in (
+        ("NORM", near.first, near.second),
+        ("LEMMA", {lemma(w) for w in near.first}, {lemma(w) for w in near.second}),
+    ):
+        # The treatment itself ("needling", "needled": lemma "needle") is not a needle word of a phobia.
+        first: dict = {attr: {"IN": sorted(first_words)}, "LOWER": {"NOT_IN": _TREATMENT_WORDS}}
+        second: dict = {attr: {"IN": sorted(second_words)}, "LOWER": {"NOT_IN": _TREATMENT_WORDS}}
+        patterns += [[first, *gap, second], [second, *gap, first]]
+    return patterns
+
+
+def _phrases(words) -> re.Pattern[str]:
+    """A whole-word regex for any of the phrases (apostrophes: straight or curly)."""
+    alternatives = sorted((re.escape(str(w).lower()).replace("'", "['’]?") for w in words), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b") if alternatives else re.compile(r"(?!x)x")
 
 
 def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
@@ -159,6 +176,37 @@ def _books_for_someone(doc) -> bool:
     return any(m.category == "PROXY" for m in doc._.context_graph.modifiers)
 
 
+def _long_ago_in(doc) -> bool:
+    """A year at least two years back anywhere in the message ("from Guillain-Barré in 2018")."""
+    this_year = date.today().year
+    return any(t.text.isdigit() and len(t.text) == 4 and 1940 <= int(t.text) <= this_year - 2 for t in doc)
+
+
+def _is_current(span) -> bool:
+    return any(m.category == "CURRENT" for m in span._.modifiers)
+
+
+def _numbered(modifier, doc) -> bool:
+    """A "no" before a number is a number ("preg with no 3", "no. 2 on the way"), not a negation."""
+    start, end = modifier.modifier_span
+    if modifier.category != "NEGATED_EXISTENCE" or doc[start:end].text.lower() not in ("no", "no."):
+        return False
+    following = [t for t in doc[end : end + 2] if t.text not in (".", "#")]
+    return bool(following) and following[0].like_num
+
+
+_ANSWER_NO = {"no", "nope", "nah", "never", "negative", "none"}
+
+
+def _answered_no(span) -> bool:
+    """A question the visitor answers with no ("neuropathy? no. diabetes? no."): the mention is negated."""
+    sentence = span.sent
+    if not sentence.text.rstrip().endswith("?") or sentence.end >= len(span.doc):
+        return False
+    following = [t for t in span.doc[sentence.end : sentence.end + 2] if not t.is_punct]
+    return bool(following) and following[0].lower_ in _ANSWER_NO
+
+
 def _long_ago(span) -> bool:
     """A year at least two years back right after the mention, not after "since" ("chemo in 2010"; "since 2015" is ongoing)."""
     this_year = date.today().year
@@ -176,18 +224,34 @@ class ConditionDetector:
 
     def __init__(self, groups: dict[str, ConditionGroup] | None = None, spacy_path: Path = SPACY_PATH) -> None:
         self.groups = groups or {**load_groups(), **load_groups(RED_FLAGS, kind="red_flag")}
+        # Harmless phrases that contain a lexicon word ("hay fever", "a rash decision"): matched, longest match wins, dropped.
+        self.harmless = load_groups(HARMLESS, kind="harmless") if HARMLESS.exists() else {}
+        raw = yaml.safe_load(CONTEXT.read_text(encoding="utf-8"))
+        self.self_patient = _phrases(raw.get("self_patient") or [])
+        needle = raw.get("treatment_needle") or {}
+        self.treatment_before = {str(w).lower() for w in needle.get("before") or []}
+        self.treatment_after = _phrases(needle.get("after") or [])
+        self.aftermath = _phrases(raw.get("aftermath") or [])
+        self.long_standing = _phrases(raw.get("long_standing") or [])
+        body = [str(w).lower() for w in raw.get("body_parts") or []]
+        self.their_body = re.compile(r"\b(?:his|her)\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
+        self.own_body = re.compile(r"\bmy\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
         self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
         # Phrases match on NORM: "can't", "cant" and "cannot" normalise alike, and the speller
         # sets a misspelled word's norm to the lexicon word (bot/safety/spelling.py).
         matcher: Any = self.nlp.add_pipe("medspacy_target_matcher", config={"phrase_matcher_attr": "NORM"})
         rules = []
-        for group in self.groups.values():
+
+        def lemma(word: str) -> str:
+            return self.nlp(word)[0].lemma_.lower() if " " not in word else word
+
+        for group in [*self.groups.values(), *self.harmless.values()]:
             rules += [TargetRule(term, group.key) for term in group.terms]
             if group.max_child_age:
                 rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
             for n, near in enumerate(group.near):
-                rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near)]
+                rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near, lemma)]
         matcher.add(rules)
         context: Any = self.nlp.add_pipe("medspacy_context")
         cue_rules, self.first_person = _context_rules()
@@ -204,8 +268,12 @@ class ConditionDetector:
     def role(self, span, booked_earlier: bool = False) -> str:
         group = self.groups[span.label_]
         # A cue inside the mention itself ("n't" in "can't breathe") says nothing about it.
-        categories = {m.category for m in span._.modifiers if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end}
-        if "NEGATED_EXISTENCE" in categories:
+        categories = {
+            m.category
+            for m in span._.modifiers
+            if (m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end) and not _numbered(m, span.doc)
+        }
+        if "NEGATED_EXISTENCE" in categories or _answered_no(span):
             return "negated"
         if "CURRENT" not in categories and (
             "RESOLVED" in categories or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic)
@@ -213,8 +281,11 @@ class ConditionDetector:
             return "historical"
         # Booking for someone makes them the patient for the whole message ("can I book for my dad? he has..."),
         # and for the rest of the conversation once an earlier message did (``booked_earlier``).
-        booked_for = booked_earlier or _books_for_someone(span.doc)
+        booked_for = booked_earlier or self.books_for_someone(span.doc)
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
+            return "other_person"
+        # "my little one is 5, can she wait while I get needled?": the visitor said they are the patient.
+        if group.patient_even_if_family and not booked_for and self.says_self_patient(span.doc):
             return "other_person"
         if "HYPOTHETICAL" in categories:
             return "hypothetical"
@@ -245,6 +316,44 @@ class ConditionDetector:
             doc = component(doc)
         return doc
 
+    def says_self_patient(self, doc) -> bool:
+        """The visitor says they are the patient ("the appointment is for me", "I'm the one booked in")."""
+        return bool(self.self_patient.search(doc.text.lower()))
+
+    def books_for_someone(self, doc) -> bool:
+        """Booking or asking for another person: a proxy cue, or their body part ("her shoulder", "his knee") when the
+        visitor names no body part of their own and does not say they are the patient."""
+        if _books_for_someone(doc):
+            return True
+        text = doc.text.lower()
+        return bool(self.their_body.search(text)) and not self.own_body.search(text) and not self.says_self_patient(doc)
+
+    def _treatment_needle(self, span) -> bool:
+        """A needle-phobia match whose needle word is the treatment's own needle ("dizzy after the needles")."""
+        doc = span.doc
+        for token in span:
+            if token.lemma_.lower() in ("needle", "needles"):
+                if token.i > 0 and doc[token.i - 1].lower_ in self.treatment_before:
+                    return True
+                if self.treatment_after.match(doc[token.i + 1 : token.i + 5].text.lower()):
+                    return True
+        return False
+
+    def _explained(self, doc, mentions: list[Mention]) -> set[str]:
+        """Red-flag groups that are not a new emergency after needling: nothing in the message ties the symptom to a
+        session (``aftermath``), and a condition disclosed about the patient explains it ("numb feet from diabetic
+        neuropathy", "an infected cat scratch on the arm you'll needle") or it has lasted months or years."""
+        text = doc.text.lower()
+        if self.aftermath.search(text) or any(_is_current(e) for e in doc.ents if self.groups.get(e.label_, None) is not None):
+            return set()
+        disclosed = {m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"}
+        long_standing = bool(self.long_standing.search(text)) or _long_ago_in(doc)
+        return {
+            m.group
+            for m in mentions
+            if self.groups[m.group].kind == "red_flag" and (long_standing or disclosed & set(self.groups[m.group].explained_by))
+        }
+
     def detect(self, text: str, booked_earlier: bool = False) -> list[Mention]:
         return self.analyse(text, booked_earlier).mentions
 
@@ -259,10 +368,33 @@ class ConditionDetector:
     def analyse(self, text: str, booked_earlier: bool = False) -> Analysis:
         """Mentions with roles; ``booked_earlier``: an earlier message of the conversation booked for someone else."""
         doc = self._doc(text)
-        mentions = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in doc.ents]
+        ents = [e for e in doc.ents if e.label_ in self.groups]  # harmless phrases are dropped
+        ents = [e for e in ents if not (e.label_ == "needle_phobia" and self._treatment_needle(e))]
+        mentions = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
         conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
-        flags = [m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.role in ("patient", "other_person")]
-        return Analysis(mentions, list(dict.fromkeys(conditions)), list(dict.fromkeys(flags)), _books_for_someone(doc))
+        self_patient = self.says_self_patient(doc)
+        explained = self._explained(doc, mentions)
+        flags = [
+            m.group
+            for m, e in zip(mentions, ents, strict=True)
+            if self.groups[m.group].kind == "red_flag"
+            and m.group not in explained
+            and (m.role == "patient" or (m.role == "other_person" and (not self_patient or _is_current(e))))
+        ]
+        # Red-flag groups the lexicon saw only as negated, hypothetical or historical: the learned detector's
+        # reading of the same words must not overrule that ("no dizziness", "what if it keeps bleeding?").
+        current = {m.group for m in mentions if m.role in ("patient", "other_person")}
+        ruled_out = {m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.group not in current}
+        if self_patient:
+            ruled_out |= {m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.group not in flags}
+        return Analysis(
+            mentions,
+            list(dict.fromkeys(conditions)),
+            list(dict.fromkeys(flags)),
+            self.books_for_someone(doc),
+            sorted(ruled_out),
+            sorted(explained),
+        )
 
 
 @dataclass(frozen=True)
@@ -271,6 +403,8 @@ class Analysis:
     conditions: list[str]  # lead to a clinician handoff
     red_flags: list[str]  # lead to urgent-care guidance
     books_for_someone: bool = False  # the visitor arranges treatment for another person ("booking for my nan")
+    ruled_out: list[str] = field(default_factory=list)  # red-flag groups seen only negated, hypothetical, historical
+    explained: list[str] = field(default_factory=list)  # red-flag groups a disclosed condition or a long past explains
 
 
 @lru_cache(maxsize=1)

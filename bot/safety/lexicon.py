@@ -13,6 +13,7 @@ from bot import DATA_DIR
 LEXICON = DATA_DIR / "lexicon" / "conditions.yml"
 RED_FLAGS = DATA_DIR / "lexicon" / "red_flags.yml"
 CONTEXT = DATA_DIR / "lexicon" / "context.yml"
+HARMLESS = DATA_DIR / "lexicon" / "harmless.yml"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ConditionGroup:
     kind: str = "condition"  # or "red_flag"
     chronic: bool = False  # a past date does not make it historical, only a resolution cue
     near: tuple[Near, ...] = ()  # word pairs a few words apart ("scared stiff of the needles")
+    explained_by: tuple[str, ...] = ()  # red flags: conditions that explain the symptom (numb feet from neuropathy)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
                 for n in spec.get("near") or ()
             ),
             kind=kind,
+            explained_by=tuple(str(c) for c in spec.get("explained_by") or ()),
         )
     return groups
 

@@ -40,6 +40,13 @@ def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, che
     """The one safety decision for a message (pure: both detectors' outputs in, a decision out)."""
     if analysis.red_flags:
         return Decision("urgent", analysis, list(analysis.red_flags), learned=learned)
+    # A symptom a disclosed condition or a long past explains ("numb feet from my neuropathy, for years"): the
+    # condition's handoff, not an emergency. The lexicon saw it only negated, hypothetical or in the past ("no
+    # dizziness", "what if it keeps bleeding?"): no quick question, but a sure learned reading still wins (recall first).
+    if learned is not None and (
+        learned.group in analysis.explained or (learned.group in analysis.ruled_out and learned.urgent < urgent_at)
+    ):
+        learned = Prediction(0.0, learned.group)
     if learned is not None and learned.group and learned.urgent >= urgent_at:
         return Decision("urgent", analysis, [learned.group], learned=learned)
     if analysis.conditions:
