@@ -4,6 +4,7 @@ never sent twice, and never carrying what the visitor said."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from actions import handoff as actions
 from bot.config import EmailSettings
 from bot.handoff.mail import message_id
 from bot.handoff.outbox import outbox
@@ -176,3 +178,26 @@ def test_email_and_webhook_are_retried_independently(tmp_path: Path) -> None:
         assert store.outbox.pending("email") == 0 and store.outbox.pending("webhook") == 1
         assert store.deliver_outbox(now=record.created_at + timedelta(seconds=5)) == 0  # the webhook fails again
     assert len(server.received) == 1
+
+
+def test_the_action_server_sends_the_email_right_after_a_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Configured from the environment only, as the action server is: its outbox worker sends at once."""
+    port = postgres._free_port()
+    env = {"HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}", "HANDOFF_EMAIL_TO": "frontdesk@roarphysio.example"}
+    env |= {"HANDOFF_EMAIL_FROM": "assistant@roarphysio.example", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    actions.get_store.cache_clear()
+    with smtp_server(port) as server:
+        store = actions.get_store()
+        (worker,) = [listener.__self__ for listener in store._listeners]  # type: ignore[attr-defined]
+        try:
+            record = create(store, "urgent")
+            deadline = datetime.now(UTC) + timedelta(seconds=10)
+            while not server.received and datetime.now(UTC) < deadline:
+                time.sleep(0.05)
+        finally:
+            worker.stop()
+            actions.get_store.cache_clear()
+    (message,) = server.messages()
+    assert message["Subject"].startswith(f"New urgent record #{record.id[:8]} at ")
