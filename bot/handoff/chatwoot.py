@@ -62,8 +62,8 @@ def identifier_key(record: dict[str, Any]) -> tuple[str, str]:
 
 
 def contact_filter(field: str, value: str) -> dict[str, Any]:
-    """A contacts/filter body that finds ``value`` (in the body, not the URL, so no access log holds it). Chatwoot
-    puts a "+" before a phone number it filters by, older versions do not: the digits with ``contains`` match both."""
+    """A contacts/filter body that finds ``value`` (in the body, not the URL, so no access log holds it). Current
+    Chatwoot puts a "+" before the phone number it filters by: the digits with ``contains`` match with or without it."""
     operator, value = ("contains", value.lstrip("+")) if field == "phone_number" else ("equal_to", value)
     return {"payload": [{"attribute_key": field, "filter_operator": operator, "values": [value], "query_operator": None}]}
 
@@ -72,7 +72,7 @@ def conversation_message(record: dict[str, Any]) -> str:
     """The conversation's first message: the handoff in full, for the clinic's own inbox."""
     contact = f"{record['contact']} ({record.get('contact_kind') or 'contact'})" if record.get("contact") else "-"
     lines = [
-        f"Handoff from the website assistant (record {record['id']})",
+        f"Handoff from the clinic's assistant (record {record['id']})",
         "",
         f"Reason: {REASON_TEXT.get(record['reason'], record['reason'])}",
         f"Conditions: {', '.join(record.get('conditions') or []) or '-'}",

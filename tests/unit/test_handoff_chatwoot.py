@@ -38,7 +38,7 @@ def payload(rec: HandoffRecord, store_transcript: bool = False) -> dict | None:
 def test_the_message_carries_the_handoff_for_the_clinic() -> None:
     text = conversation_message(payload(record(), store_transcript=True))  # type: ignore[arg-type]
     assert text.splitlines()[:8] == [
-        "Handoff from the website assistant (record 3f2a9c1b-6f0e-4c39-9a0b-1f6f3f3f3f3f)",
+        "Handoff from the clinic's assistant (record 3f2a9c1b-6f0e-4c39-9a0b-1f6f3f3f3f3f)",
         "",
         "Reason: a condition the visitor mentioned needs a clinician's review before dry needling",
         "Conditions: pregnancy",
