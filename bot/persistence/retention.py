@@ -1,6 +1,6 @@
-"""Retention: delete conversations and handoff records older than a number of days.
+"""Retention: delete conversations and handoff records older than a number of days, the audit log later.
 
-    python -m bot.persistence.retention [--days N] [--dry-run]
+    python -m bot.persistence.retention [--days N] [--audit-days N] [--dry-run]
 
 Run it daily (cron, a systemd timer or a Kubernetes CronJob; see SECURITY.md). Keeping
 health data no longer than needed is a legal obligation, not housekeeping: the clinic
@@ -15,6 +15,10 @@ decides the number of days (``--days``, else env ``RETENTION_DAYS``, else 30).
 - **Handoff records** (``bot/handoff/store.py``) created before the cutoff, with their
   webhook outbox rows, in one transaction. Open (never resolved) ones are deleted too,
   counted separately and logged as a warning: the clinic must follow up within the window.
+- **The staff console's audit log** (``bot/console/audit.py``, in the handoff database) is kept longer:
+  entries older than ``--audit-days`` (else env ``AUDIT_RETENTION_DAYS``, else 2190 days, 6 years) are
+  deleted. It must be kept at least as long as the records it describes, so a shorter audit period than
+  ``--days`` is refused. Its entries hold no health information.
 - **SMS/WhatsApp opt-outs** (``bot/persistence/opt_outs.py``) are never deleted: carriers require
   honouring STOP indefinitely, and they hold only hashed numbers.
 
@@ -43,8 +47,9 @@ from sqlalchemy import column, create_engine, delete, event, func, inspect, sele
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from bot.config import DEFAULT_AUDIT_RETENTION_DAYS, SettingsError, load_settings, retention_days
 from bot.config import DEFAULT_RETENTION_DAYS as DEFAULT_DAYS
-from bot.config import load_settings, retention_days
+from bot.console.audit import audit_log
 from bot.handoff.outbox import outbox
 from bot.handoff.store import HandoffStore, handoffs
 from bot.persistence import database
@@ -80,6 +85,8 @@ class RetentionResult:
     conversations: ConversationCounts | None  # None: that database failed (see errors)
     handoffs: HandoffCounts | None
     errors: tuple[str, ...] = ()
+    audit_entries: int | None = None  # None: that database failed (see errors)
+    audit_days: int = DEFAULT_AUDIT_RETENTION_DAYS
 
 
 # -- conversations ---------------------------------------------------------------------
@@ -193,14 +200,53 @@ def purge_handoffs(url: str, cutoff: datetime, dry_run: bool = False) -> Handoff
         store.engine.dispose()
 
 
+# -- the audit log ---------------------------------------------------------------------
+
+
+def purge_audit_log(url: str, cutoff: datetime, dry_run: bool = False) -> int:
+    """Delete (or count) audit entries made before ``cutoff``; the only way entries ever leave the log."""
+    parsed = _parse_url(url, "handoff")
+    if _missing_sqlite_file(parsed):
+        return 0
+    engine = create_engine(parsed, future=True, hide_parameters=True)
+    try:
+        with engine.begin() as conn:
+            if not inspect(conn).has_table(audit_log.name):
+                return 0
+            old = audit_log.c.at < cutoff
+            if dry_run:
+                return conn.execute(select(func.count()).select_from(audit_log).where(old)).scalar_one()
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")
+            return conn.execute(delete(audit_log).where(old)).rowcount
+    except SQLAlchemyError as exc:
+        raise RetentionError(_describe_error("audit log (handoff)", parsed, exc)) from exc
+    finally:
+        engine.dispose()
+
+
 # -- the command -----------------------------------------------------------------------
 
 
-def run(days: int, environ: Mapping[str, str] | None = None, dry_run: bool = False, now: datetime | None = None) -> RetentionResult:
-    """Apply retention to both databases; a failure in one is reported and does not stop the other."""
-    stores = load_settings(os.environ if environ is None else environ).stores
+def run(
+    days: int,
+    environ: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    audit_days: int | None = None,
+) -> RetentionResult:
+    """Apply retention to both databases and the audit log; a failure in one is reported and does not stop the others.
+
+    ``audit_days`` (default AUDIT_RETENTION_DAYS, else 2190) must be at least ``days``: SettingsError otherwise.
+    """
+    settings = load_settings(os.environ if environ is None else environ)
+    stores = settings.stores
     days = retention_days(days)
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    audit_days = retention_days(audit_days, settings.audit_retention_days)
+    if audit_days < days:
+        raise SettingsError(f"the audit log must be kept at least as long as the records: {audit_days} audit days < {days} days")
+    moment = now or datetime.now(UTC)
+    cutoff = moment - timedelta(days=days)
     errors: list[str] = []
     conversations: ConversationCounts | None = None
     handoff_counts: HandoffCounts | None = None
@@ -210,12 +256,22 @@ def run(days: int, environ: Mapping[str, str] | None = None, dry_run: bool = Fal
         errors.append(str(exc))
     except ValueError as exc:  # e.g. POSTGRES_PORT is not a number
         errors.append(f"tracker database settings are invalid (check POSTGRES_PORT and the other POSTGRES_* variables): {exc}")
+    audit_entries: int | None = None
     try:
-        handoff_counts = purge_handoffs(stores.handoff_database_url(), cutoff, dry_run)
-    except RetentionError as exc:
-        errors.append(str(exc))
+        handoff_url = stores.handoff_database_url()
     except ValueError as exc:
+        handoff_url = None
         errors.append(f"handoff database settings are invalid (check POSTGRES_PORT and the other POSTGRES_* variables): {exc}")
+    if handoff_url is not None:
+        try:
+            handoff_counts = purge_handoffs(handoff_url, cutoff, dry_run)
+        except RetentionError as exc:
+            errors.append(str(exc))
+        if handoff_counts is not None:  # the same database: a failure is reported once
+            try:
+                audit_entries = purge_audit_log(handoff_url, moment - timedelta(days=audit_days), dry_run)
+            except RetentionError as exc:
+                errors.append(str(exc))
     if handoff_counts and handoff_counts.open_handoffs:
         log.warning(
             "%d handoff(s) older than %d days were still open (never resolved) and %s; "
@@ -224,7 +280,7 @@ def run(days: int, environ: Mapping[str, str] | None = None, dry_run: bool = Fal
             days,
             "would be deleted" if dry_run else "were deleted",
         )
-    return RetentionResult(cutoff, dry_run, conversations, handoff_counts, tuple(errors))
+    return RetentionResult(cutoff, dry_run, conversations, handoff_counts, tuple(errors), audit_entries, audit_days)
 
 
 def report(result: RetentionResult, days: int) -> str:
@@ -237,6 +293,8 @@ def report(result: RetentionResult, days: int) -> str:
     if result.handoffs is not None:
         h = result.handoffs
         lines.append(f"handoffs {verb}: {h.handoffs} ({h.open_handoffs} still open, {h.outbox_rows} outbox rows)")
+    if result.audit_entries is not None:
+        lines.append(f"audit log entries {verb}: {result.audit_entries} (kept {result.audit_days} days)")
     lines.append("sms opt-outs: kept (never deleted)")
     return "\n".join(lines)
 
@@ -248,9 +306,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = parser.parse_args(argv)
     try:
         days = retention_days(args.days if args.days is not None else environ.get("RETENTION_DAYS") or None)
-    except ValueError as exc:
+        audit_days = retention_days(args.audit_days) if args.audit_days is not None else None
+        result = run(days, environ, dry_run=args.dry_run, audit_days=audit_days)
+    except SettingsError as exc:
         parser.error(str(exc))
-    result = run(days, environ, dry_run=args.dry_run)
     print(report(result, days))
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
@@ -268,6 +327,7 @@ def _parser() -> argparse.ArgumentParser:
             "A conversation is deleted whole when its latest message is older than N days; an ongoing one is\n"
             "kept whole. Handoffs created more than N days ago are deleted with their webhook outbox rows,\n"
             "including open (never resolved) ones, which are counted separately and logged as a warning.\n"
+            "The staff console's audit log is kept longer (--audit-days, default 6 years).\n"
             "SMS/WhatsApp opt-outs (hashed numbers) are NOT deleted: carriers require honouring STOP\n"
             "indefinitely. Output is counts only."
         ),
@@ -282,6 +342,13 @@ def _parser() -> argparse.ArgumentParser:
         type=str,
         default=None,
         help=f"keep this many days (default: env RETENTION_DAYS, else {DEFAULT_DAYS})",
+    )
+    parser.add_argument(
+        "--audit-days",
+        type=str,
+        default=None,
+        help=f"keep the staff console's audit log this many days, at least --days (default: env AUDIT_RETENTION_DAYS, "
+        f"else {DEFAULT_AUDIT_RETENTION_DAYS})",
     )
     parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     return parser
