@@ -7,6 +7,8 @@
     python -m bot.handoff.cli export --format csv|json [--output FILE]
     python -m bot.handoff.cli deliver          # one outbox pass: webhook, e-mail, Chatwoot (for cron)
 
+Every record listed, shown or exported and every status change is written to the staff console's audit
+log (bot/console/audit.py) as ``cli:<operating-system user>``, before anything is printed.
 Exit codes: 0 ok, 1 unknown id or nothing to deliver to, 2 usage error, 3 database error.
 """
 
@@ -17,10 +19,15 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.console import audit
+from bot.console.audit import Actor, AuditLog
 from bot.handoff.contact import Contact, mask
-from bot.handoff.store import OPEN, STATUSES, HandoffNotFound, HandoffRecord, HandoffStore, HandoffStoreError
+from bot.handoff.store import OPEN, STATUSES, HandoffNotFound, HandoffRecord, HandoffStore, HandoffStoreError, StatusChange
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,10 +38,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HandoffStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except SQLAlchemyError as exc:  # the audit log could not be written: nothing was shown
+        print(f"error: the audit log could not be written ({type(exc).__name__})", file=sys.stderr)
+        return 3
+
+
+def _audited(store: HandoffStore, action: str, record_ids: list[str], detail: str) -> None:
+    AuditLog(store.engine).append_many(action, Actor(operator(), None, "cli"), record_ids, detail)
+
+
+def _record_change(store: HandoffStore) -> Callable[[Connection, StatusChange], None]:
+    """Audit entries for a status change, written in its transaction."""
+    log, actor = AuditLog(store.engine), Actor(operator(), None, "cli")
+
+    def record(conn: Connection, change: StatusChange) -> None:
+        if change.status_changed:
+            log.append(audit.STATUS_CHANGE, actor, change.after.id, f"{change.before.status} -> {change.after.status}", conn=conn)
+        if change.note_changed:
+            log.append(audit.NOTE_CHANGE, actor, change.after.id, "note changed" if change.after.note else "note cleared", conn=conn)
+
+    return record
 
 
 def _list(store: HandoffStore, args: argparse.Namespace) -> int:
     records = store.list(args.status)
+    _audited(store, audit.INBOX_VIEW, [r.id for r in records], f"cli list status={args.status or 'all'}")
     for r in records:
         # contact_kind is "phone" or "email": the store only keeps contacts parse_contact accepted.
         contact = mask(Contact(r.contact_kind, r.contact)) if r.contact and r.contact_kind else "-"  # type: ignore[arg-type]
@@ -48,13 +76,14 @@ def _show(store: HandoffStore, args: argparse.Namespace) -> int:
     record = store.get(args.id)
     if record is None:
         return _unknown(args.id)
+    _audited(store, audit.RECORD_VIEW, [record.id], "cli show")
     print(_describe(record))
     return 0
 
 
 def _resolve(store: HandoffStore, args: argparse.Namespace) -> int:
     try:
-        record = store.resolve(args.id, by=operator())
+        record = store.set_status(args.id, "resolved", by=operator(), within=_record_change(store)).after
     except HandoffNotFound:
         return _unknown(args.id)
     print(f"{record.id} resolved at {record.resolved_at:%Y-%m-%d %H:%M}Z")
@@ -63,7 +92,7 @@ def _resolve(store: HandoffStore, args: argparse.Namespace) -> int:
 
 def _status(store: HandoffStore, args: argparse.Namespace) -> int:
     try:
-        change = store.set_status(args.id, args.status, by=operator(), note=args.note)
+        change = store.set_status(args.id, args.status, by=operator(), note=args.note, within=_record_change(store))
     except HandoffNotFound:
         return _unknown(args.id)
     except ValueError as exc:
@@ -84,6 +113,7 @@ def operator() -> str:
 
 
 def _export(store: HandoffStore, args: argparse.Namespace) -> int:
+    _audited(store, audit.EXPORT, [r.id for r in store.list(args.status)], f"cli export {args.format}")
     text = store.export(args.format, args.status)
     if args.output in (None, "-"):
         sys.stdout.write(text)

@@ -174,3 +174,30 @@ def test_an_existing_database_is_upgraded_in_place(db_url: str) -> None:
     assert migrate.upgrade(engine, handoffs, "new") is False  # a second process finds nothing to do
     engine.dispose()
     assert HandoffStore(db_url).get(records[0].id).note == "Called back"
+
+
+def test_the_cli_records_who_viewed_exported_and_changed(db_url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from bot.console import audit
+    from bot.console.audit import AuditLog
+    from bot.handoff.cli import main, operator
+
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", db_url)
+    monkeypatch.delenv("STORES", raising=False)
+    store = HandoffStore(db_url)
+    record = store.create("conv-1", "contraindication", ["pregnancy"], "Jane Doe", "jane@example.com", CONSENT)
+    assert main(["list"]) == 0 and main(["show", record.id]) == 0
+    assert main(["status", record.id, "contacted", "--note", "Left a voicemail"]) == 0
+    assert main(["resolve", record.id]) == 0 and main(["export", "--format", "json"]) == 0
+    capsys.readouterr()
+    entries = list(reversed(AuditLog(store.engine).find(record_id=record.id)))
+    assert [e.action for e in entries] == [
+        audit.INBOX_VIEW,
+        audit.RECORD_VIEW,
+        audit.STATUS_CHANGE,
+        audit.NOTE_CHANGE,
+        audit.STATUS_CHANGE,
+        audit.EXPORT,
+    ]
+    assert {(e.staff, e.client) for e in entries} == {(operator(), "cli")} and operator().startswith("cli")
+    assert entries[2].detail == "new -> contacted" and entries[4].detail == "contacted -> resolved"
+    assert store.get(record.id).updated_by == operator()
