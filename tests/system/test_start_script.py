@@ -1,10 +1,10 @@
-"""The README's first command: scripts/start brings up a working assistant, and however it ends
+"""The README's first command: scripts/start brings up a working assistant and staff console, and however it ends
 (Ctrl-C, SIGTERM, the terminal closed, the reader of its output gone, scripts/stop) nothing of it
 is left running. A taken port is refused at once, without touching the running instance's logs.
 
 Every start runs in a copy of this checkout (its own var/, pid file and logs, the real ones are
-never touched) with free ports: RASA_PORT from the environment, the action server's port written
-into the copy's endpoints.yml. The copy serves the checkout's trained model, as the other system
+never touched) with free ports: RASA_PORT and CONSOLE_PORT from the environment, the action server's
+port written into the copy's endpoints.yml. The copy serves the checkout's trained model, as the other system
 tests do: its scripts/train only says that it was called (training is scripts/test's step), so a
 start takes the time the servers need to load the model.
 """
@@ -74,6 +74,7 @@ class Instance:
     rasa_port: int
     action_port: int
     output: Path | None = None  # where stdout and stderr go, when a file
+    console_port: int = 0
 
     def text(self) -> str:
         return self.output.read_text(errors="replace") if self.output else ""
@@ -93,9 +94,11 @@ class Instance:
         return script, [int(group) for group in re.findall(r"^group (\d+) \w+$", record, re.M)]
 
 
-def start_env(rasa_port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHAT_", "TWILIO_", "TELEGRAM_", "MESSENGER_", "STORES"))}
+def start_env(rasa_port: int, console_port: int) -> dict[str, str]:
+    prefixes = ("CHAT_", "TWILIO_", "TELEGRAM_", "MESSENGER_", "STORES", "CONSOLE_", "HANDOFF_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env["RASA_PORT"] = str(rasa_port)
+    env["CONSOLE_PORT"] = str(console_port)
     return env
 
 
@@ -107,17 +110,20 @@ def set_action_port(root: Path, port: int) -> None:
     endpoints.write_text(text)
 
 
-def start(root: Path, tmp_path: Path, rasa_port: int | None = None, action_port: int | None = None, **popen) -> Instance:
+def start(
+    root: Path, tmp_path: Path, rasa_port: int | None = None, action_port: int | None = None, console_port: int | None = None, **popen
+) -> Instance:
     """scripts/start on free ports (or these), in its own session as a terminal's foreground job (Ctrl-C signals
     its whole group), output to a file unless ``popen`` says otherwise."""
-    rasa_port, action_port = rasa_port or free_port(), action_port or free_port()
+    rasa_port, action_port, console_port = rasa_port or free_port(), action_port or free_port(), console_port or free_port()
     set_action_port(root, action_port)
     output = None
     if "stdout" not in popen:
         output = tmp_path / "start.log"
         popen |= {"stdout": output.open("w"), "stderr": subprocess.STDOUT}
-    proc = subprocess.Popen([str(root / "scripts" / "start")], cwd=root, env=start_env(rasa_port), **({"start_new_session": True} | popen))
-    return Instance(root, proc, rasa_port, action_port, output)
+    env = start_env(rasa_port, console_port)
+    proc = subprocess.Popen([str(root / "scripts" / "start")], cwd=root, env=env, **({"start_new_session": True} | popen))
+    return Instance(root, proc, rasa_port, action_port, output, console_port)
 
 
 def port_free(port: int) -> bool:
@@ -166,6 +172,7 @@ def assert_nothing_left(instance: Instance, groups: list[int]) -> None:
     assert not [group for group in groups if group_alive(group)], "a server process group is still alive"
     assert port_free(instance.rasa_port), f"Rasa port {instance.rasa_port} still taken"
     assert port_free(instance.action_port), f"action server port {instance.action_port} still taken"
+    assert not instance.console_port or port_free(instance.console_port), f"console port {instance.console_port} still taken"
     assert not (instance.root / "var" / "assistant.pid").exists(), "pid file left behind"
 
 
@@ -188,8 +195,15 @@ def test_start_serves_the_chat_and_rest_then_ctrl_c_stops_everything(checkout, t
     try:
         instance.wait_running()
         script, groups = instance.recorded()
-        assert script == instance.proc.pid and len(groups) == 2
+        assert script == instance.proc.pid and len(groups) == 3
         assert "Content-Security-Policy" in requests.get(f"{base}/chat/", timeout=5).headers
+        # The staff console runs too; the output says where and how to create the first admin.
+        console = f"http://127.0.0.1:{instance.console_port}/"
+        assert f"Staff console (handoffs, urgent records, accounts, audit log):  {console}" in instance.text()
+        assert ".venv/bin/python -m bot.console.cli staff add NAME --role admin" in instance.text()
+        sign_in = requests.get(f"{console}inbox", timeout=5)
+        assert sign_in.url.startswith(f"{console}login") and "Sign in" in sign_in.text
+        assert "frame-ancestors 'none'" in sign_in.headers["Content-Security-Policy"]
         reply = requests.post(
             f"{base}/webhooks/rest/webhook", json={"sender": "start-test", "message": "is dry needling safe?"}, timeout=30
         ).json()
@@ -266,25 +280,27 @@ def test_a_closed_output_pipe_does_not_keep_the_servers_running(checkout, tmp_pa
     assert_nothing_left(instance, groups)
 
 
-@pytest.mark.parametrize("taken", ["rasa", "actions"])
+@pytest.mark.parametrize("taken", ["rasa", "actions", "console"])
 def test_a_taken_port_is_refused_at_once_and_the_logs_stay(checkout, tmp_path, taken):
     """What a second scripts/start met when the first one's servers still ran: it must say so, not claim
     to run, and leave the running instance's logs alone."""
     (checkout / "var").mkdir(mode=0o700, exist_ok=True)
-    logs = {name: checkout / "var" / name for name in ("rasa.log", "actions.log")}
+    logs = {name: checkout / "var" / name for name in ("rasa.log", "actions.log", "console.log")}
     for name, log in logs.items():
         log.write_text(f"the running instance's {name}\n")
-    ports = {"rasa": free_port(), "actions": free_port()}
+    ports = {"rasa": free_port(), "actions": free_port(), "console": free_port()}
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", ports[taken]))
         holder.listen()
         began = time.monotonic()
-        instance = start(checkout, tmp_path, ports["rasa"], ports["actions"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        instance = start(
+            checkout, tmp_path, ports["rasa"], ports["actions"], ports["console"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         output = instance.proc.communicate(timeout=60)[0].decode()
         took = time.monotonic() - began
     assert instance.proc.returncode == 1, output
     assert took < 15, f"took {took:.0f} s"
-    server = "Rasa server" if taken == "rasa" else "action server"
+    server = {"rasa": "Rasa server", "actions": "action server", "console": "staff console"}[taken]
     assert f"port {ports[taken]} ({server}) is already in use by pid {os.getpid()} (" in output, output
     assert RUNNING not in output and "Starting the" not in output
     for name, log in logs.items():
@@ -310,7 +326,7 @@ def test_scripts_stop_stops_an_instance_started_from_this_checkout(checkout, tmp
     log = checkout / "var" / "rasa.log"
     before = log.read_bytes()
     again = subprocess.run(
-        [str(checkout / "scripts" / "start")], cwd=checkout, env=start_env(first.rasa_port), capture_output=True, text=True
+        [str(checkout / "scripts" / "start")], cwd=checkout, env=start_env(first.rasa_port, free_port()), capture_output=True, text=True
     )
     assert again.returncode == 1 and RUNNING not in again.stdout
     assert f"port {first.rasa_port} (Rasa server) is already in use by pid {groups[1]} (" in again.stderr, again.stderr
