@@ -45,6 +45,46 @@ _CATEGORY = {
 _DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
 # Besides the question words: openers of a question without its verb ("any risks if...", "safe with...").
 _QUESTION_OPENERS_EXTRA = {"any", "safe"}
+_QUESTION_SUBJECTS = {
+    "i",
+    "you",
+    "u",
+    "he",
+    "she",
+    "it",
+    "we",
+    "they",
+    "dry",
+    "needling",
+    "this",
+    "that",
+    "the",
+    "a",
+    "an",
+    "my",
+    "your",
+    "someone",
+    "somebody",
+    "anyone",
+    "anybody",
+    "people",
+    "there",
+    "if",
+    "about",
+    "to",
+    "do",
+    "does",
+    "is",
+    "are",
+    "can",
+    "should",
+    "would",
+    "happens",
+    "kind",
+    "sort",
+    "type",
+    "age",
+}
 _FRAGMENT_OPENERS = {
     "on",
     "currently",
@@ -122,15 +162,14 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
 _TREATMENT_WORDS = ["needling", "needled", "needlings"]
 
 
-def _near_patterns(near: Near, lemma) -> list[list[dict]]:
+def _near_patterns(near: Near) -> list[list[dict]]:
     """Token patterns for a word of each list with up to ``within`` words between them, in either order,
     on the words as written (NORM: the speller's corrections) and on their lemmas ("passes", "blacked", "jabs")."""
     gap: list[dict] = [{"OP": "?"}] * near.within
     patterns = []
-    for attr, first_words, second_words in (
-        ("NORM", near.first, near.second),
-        ("LEMMA", {lemma(w) for w in near.first}, {lemma(w) for w in near.second}),
-    ):
+    # On LEMMA the listed words are the base forms: "passes", "fainted" match "pass", "faint"; "bigger" (lemma "big")
+    # matches only if "big" itself is listed.
+    for attr, first_words, second_words in (("NORM", near.first, near.second), ("LEMMA", near.first, near.second)):
         # The treatment itself ("needling", "needled": lemma "needle") is not a needle word of a phobia.
         first: dict = {attr: {"IN": sorted(first_words)}, "LOWER": {"NOT_IN": _TREATMENT_WORDS}}
         second: dict = {attr: {"IN": sorted(second_words)}, "LOWER": {"NOT_IN": _TREATMENT_WORDS}}
@@ -163,6 +202,26 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
         rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
     for cue in raw.get("terminate") or []:
         rules.append(ConTextRule(str(cue), "TERMINATE", direction="TERMINATE"))
+    # "when I was 7": a stage of life that is over. "Anticoagulants, no." / "pregnant - nope": an answer that negates.
+    age = {"LIKE_NUM": True}
+    rules.append(
+        ConTextRule(
+            "when i was <age>",
+            "RESOLVED",
+            direction="BIDIRECTIONAL",
+            max_scope=10,
+            pattern=[{"LOWER": "when"}, {"LOWER": {"IN": ["i", "she", "he"]}}, {"LOWER": "was"}, age],
+        )
+    )
+    rules.append(
+        ConTextRule(
+            "no + full stop",
+            "NEGATED_EXISTENCE",
+            direction="BACKWARD",
+            max_scope=3,
+            pattern=[{"LOWER": {"IN": ["no", "nope", "nah", "never"]}}, {"IS_PUNCT": True}],
+        )
+    )
     # "book my mum in", "bringing our son", "booked in my dad": a booking verb, then a family word.
     family = [str(w).lower() for entry in raw.get("other_person") or [] for w in entry["cue"] if " " not in str(w)]
     verbs = [str(v).lower() for v in raw.get("proxy_verbs") or []]
@@ -182,6 +241,15 @@ def _long_ago_in(doc) -> bool:
     return any(t.text.isdigit() and len(t.text) == 4 and 1940 <= int(t.text) <= this_year - 2 for t in doc)
 
 
+_BABY_UNITS = {"month", "months", "week", "weeks", "day", "days", "mo", "wk", "wks"}
+
+
+def _a_baby(span) -> bool:
+    """ "my 3 month old", "10 week old": a baby who comes along with a new mother, not a child patient by age."""
+    following = span.doc[span.end : span.end + 2]
+    return any(t.lower_ in _BABY_UNITS for t in list(span)[-2:]) or any(t.lower_ in _BABY_UNITS for t in following[:1])
+
+
 def _is_current(span) -> bool:
     return any(m.category == "CURRENT" for m in span._.modifiers)
 
@@ -195,6 +263,7 @@ def _numbered(modifier, doc) -> bool:
     return bool(following) and following[0].like_num
 
 
+_OWN_CHILD = re.compile(r"\b(?:my|our) (?:son|daughter|kid|child|boy|girl|little one|youngest|oldest)\b")
 _ANSWER_NO = {"no", "nope", "nah", "never", "negative", "none"}
 
 
@@ -242,16 +311,12 @@ class ConditionDetector:
         # sets a misspelled word's norm to the lexicon word (bot/safety/spelling.py).
         matcher: Any = self.nlp.add_pipe("medspacy_target_matcher", config={"phrase_matcher_attr": "NORM"})
         rules = []
-
-        def lemma(word: str) -> str:
-            return self.nlp(word)[0].lemma_.lower() if " " not in word else word
-
         for group in [*self.groups.values(), *self.harmless.values()]:
             rules += [TargetRule(term, group.key) for term in group.terms]
             if group.max_child_age:
                 rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
             for n, near in enumerate(group.near):
-                rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near, lemma)]
+                rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near)]
         matcher.add(rules)
         context: Any = self.nlp.add_pipe("medspacy_context")
         cue_rules, self.first_person = _context_rules()
@@ -288,6 +353,9 @@ class ConditionDetector:
         if group.patient_even_if_family and not booked_for and self.says_self_patient(span.doc):
             return "other_person"
         if "HYPOTHETICAL" in categories:
+            # "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child.
+            if group.max_child_age and _OWN_CHILD.search(span.doc.text.lower()) and not self.says_self_patient(span.doc):
+                return "patient"
             return "hypothetical"
         if booked_for and "FAMILY" in categories:
             return "patient"  # "he's on eliquis, is that ok?" about the person booked for: not a general question
@@ -302,8 +370,14 @@ class ConditionDetector:
         return "patient"
 
     def _is_question(self, sentence) -> bool:
-        first = next((t.lower_ for t in sentence if not t.is_punct), "")
-        return sentence.text.rstrip().endswith("?") or first in self.question_openers
+        """Ends with "?", or opens with a question word followed by its subject ("can I", "is it", "what if"):
+        "can barely talk" is a statement, not a question."""
+        words = [t.lower_ for t in sentence if not t.is_punct]
+        if sentence.text.rstrip().endswith("?"):
+            return True
+        if not words or words[0] not in self.question_openers:
+            return False
+        return len(words) == 1 or words[0] in _QUESTION_OPENERS_EXTRA or words[1] in _QUESTION_SUBJECTS
 
     @staticmethod
     def _opens_sentence(span) -> bool:
@@ -329,30 +403,46 @@ class ConditionDetector:
         return bool(self.their_body.search(text)) and not self.own_body.search(text) and not self.says_self_patient(doc)
 
     def _treatment_needle(self, span) -> bool:
-        """A needle-phobia match whose needle word is the treatment's own needle ("dizzy after the needles")."""
+        """A reaction near the treatment's own needle ("dizzy after the needles", "cried when the needle went in"),
+        with no fear word: an after-effect, not needle phobia ("afraid of the needles" stays a phobia)."""
         doc = span.doc
+        fear = set(self.groups["needle_phobia"].near[0].first) if self.groups["needle_phobia"].near else set()
+        if any(t.lower_ in fear or t.lemma_.lower() in fear for t in span):
+            return False
         for token in span:
             if token.lemma_.lower() in ("needle", "needles"):
-                if token.i > 0 and doc[token.i - 1].lower_ in self.treatment_before:
+                if any(t.lower_ in self.treatment_before for t in doc[max(0, token.i - 2) : token.i]):
                     return True
                 if self.treatment_after.match(doc[token.i + 1 : token.i + 5].text.lower()):
                     return True
         return False
 
-    def _explained(self, doc, mentions: list[Mention]) -> set[str]:
-        """Red-flag groups that are not a new emergency after needling: nothing in the message ties the symptom to a
-        session (``aftermath``), and a condition disclosed about the patient explains it ("numb feet from diabetic
-        neuropathy", "an infected cat scratch on the arm you'll needle") or it has lasted months or years."""
+    def _explained(self, doc, mentions: list[Mention]) -> tuple[set[str], list[str]]:
+        """Red-flag groups that are not a new emergency after needling, and the conditions they are instead.
+
+        Nothing in the message ties the symptom to a session (``aftermath``) or says it is happening now (a
+        current-time cue), and either a condition disclosed about the patient explains it ("numb feet from diabetic
+        neuropathy", "an infected cat scratch on the arm you'll needle", "I faint whenever I have bloods taken") or
+        it has lasted months or years ("numb since my back op in 2021"): then it is that condition (``chronic_as``),
+        for a clinician. Applies to the learned detector's group too (bot/safety/screen.py)."""
         text = doc.text.lower()
-        if self.aftermath.search(text) or any(_is_current(e) for e in doc.ents if self.groups.get(e.label_, None) is not None):
-            return set()
+        if self.aftermath.search(text):
+            return set(), []
+        now = any(_is_current(e) for e in doc.ents if e.label_ in self.groups)
         disclosed = {m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"}
-        long_standing = bool(self.long_standing.search(text)) or _long_ago_in(doc)
-        return {
-            m.group
-            for m in mentions
-            if self.groups[m.group].kind == "red_flag" and (long_standing or disclosed & set(self.groups[m.group].explained_by))
-        }
+        seen = {m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.role == "patient"}
+        long_standing = not now and (bool(self.long_standing.search(text)) or _long_ago_in(doc))
+        explained: set[str] = set()
+        conditions: list[str] = []
+        for key, group in self.groups.items():
+            if group.kind != "red_flag":
+                continue
+            if disclosed & set(group.explained_by):
+                explained.add(key)
+            elif key in seen and long_standing and group.chronic_as:
+                explained.add(key)
+                conditions.append(group.chronic_as)
+        return explained, conditions
 
     def detect(self, text: str, booked_earlier: bool = False) -> list[Mention]:
         return self.analyse(text, booked_earlier).mentions
@@ -370,10 +460,12 @@ class ConditionDetector:
         doc = self._doc(text)
         ents = [e for e in doc.ents if e.label_ in self.groups]  # harmless phrases are dropped
         ents = [e for e in ents if not (e.label_ == "needle_phobia" and self._treatment_needle(e))]
+        ents = [e for e in ents if not (self.groups[e.label_].max_child_age and _a_baby(e))]
         mentions = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
         conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
         self_patient = self.says_self_patient(doc)
-        explained = self._explained(doc, mentions)
+        explained, chronic = self._explained(doc, mentions)
+        conditions += [c for c in chronic if c not in conditions]
         flags = [
             m.group
             for m, e in zip(mentions, ents, strict=True)

@@ -31,6 +31,7 @@ class ConditionGroup:
     chronic: bool = False  # a past date does not make it historical, only a resolution cue
     near: tuple[Near, ...] = ()  # word pairs a few words apart ("scared stiff of the needles")
     explained_by: tuple[str, ...] = ()  # red flags: conditions that explain the symptom (numb feet from neuropathy)
+    chronic_as: str | None = None  # red flags: the condition months or years of the symptom are (numb for years: neurological)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             ),
             kind=kind,
             explained_by=tuple(str(c) for c in spec.get("explained_by") or ()),
+            chronic_as=spec.get("chronic_as"),
         )
     return groups
 

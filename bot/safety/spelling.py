@@ -76,12 +76,23 @@ class Speller:
                     token.norm_ = doc.vocab[corrected].norm_  # as the lexicon's own phrase is normalised
         return doc
 
+    def _inflected_common(self, word: str) -> bool:
+        """An inflection of a common word (the list holds base forms): shovel-ling, bandage-d, plaster-s."""
+        for suffix in ("ing", "ed", "es", "s", "ly", "er", "ers"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                stem = word[: -len(suffix)]
+                if {stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else stem} & self.common:
+                    return True
+        return False
+
     @lru_cache(maxsize=4096)  # noqa: B019 (one speller per process, lives as long as it)
     def correct(self, token: str) -> str | None:
         """The lexicon word ``token`` is a misspelling of, or None."""
         word = token.lower()
         if len(word) < MIN_LENGTH or not word.isalpha() or word in self.vocabulary or word in self.common:
             return None
+        if self._inflected_common(word):
+            return None  # "shovelling" is "shovel" + ing, not a misspelled "shivering"
         key = fold(word)
         same = self.by_key.get(key)
         if same and len(same) == 1:
