@@ -96,3 +96,18 @@ def test_roles_are_parsed_from_the_command_line_forms() -> None:
         parse_roles(["doctor"])
     with pytest.raises(ValueError):
         parse_roles([])
+
+
+def test_the_access_log_has_no_query_string(caplog: pytest.LogCaptureFixture) -> None:
+    """A search in the inbox is a name or a phone number: the console's access log keeps the path only."""
+    import logging
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.console.server import PathOnlyAccessLogger
+
+    caplog.set_level(logging.INFO)
+    logger = PathOnlyAccessLogger(logging.getLogger("bot.console.test"), "")
+    logger.log(make_mocked_request("GET", "/inbox?q=Jane+Doe&status=open"), web.Response(status=200), 0.012)
+    assert "GET /inbox 200" in caplog.text and "Jane" not in caplog.text and "q=" not in caplog.text
