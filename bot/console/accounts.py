@@ -151,10 +151,7 @@ class AccountStore:
         does not tell a wrong name from a wrong password or a locked account.
         """
         now = now or utcnow()
-        try:
-            name = auth.normalise_username(username)
-        except AttributeError:
-            name = ""
+        name = auth.normalise_username(username)
         row = self._row(staff_accounts.c.username == name) if name else None
         matches = auth.verify_password(row["password_hash"] if row else None, password)
         if row is None:

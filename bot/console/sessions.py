@@ -21,6 +21,7 @@ from bot.handoff.store import UTCDateTime
 FULL = "full"
 TOTP = "totp"
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen is written at most this often
+TOTP_STAGE_MAX = timedelta(minutes=5)  # to type the code after the password
 
 metadata = MetaData()
 staff_sessions = Table(
@@ -75,7 +76,8 @@ class SessionStore:
         if row is None:
             return None
         session = Session(**dict(row))
-        if now - session.last_seen_at > self.idle or now - session.created_at > self.max_age:
+        too_old = now - session.created_at > (TOTP_STAGE_MAX if session.stage == TOTP else self.max_age)
+        if now - session.last_seen_at > self.idle or too_old:
             self.end(session.token_hash)
             return None
         if now - session.last_seen_at > TOUCH_EVERY:

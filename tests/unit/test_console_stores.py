@@ -98,6 +98,8 @@ def test_sessions_end_when_idle_too_old_or_signed_out(engine: Engine) -> None:
         alive = sessions.get(token, late)
     assert alive is None
 
+    pending, _ = sessions.create(7, stage=TOTP, now=NOW)
+    assert sessions.get(pending, NOW + timedelta(minutes=6)) is None  # five minutes to type the code
     first, _ = sessions.create(7, stage=TOTP, now=NOW)
     second, _ = sessions.create(7, now=NOW)
     assert sessions.get(first, NOW).stage == TOTP
