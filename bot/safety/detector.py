@@ -183,7 +183,7 @@ def _phrases(words) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b") if alternatives else re.compile(r"(?!x)x")
 
 
-def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
+def _context_rules(path: Path = CONTEXT, red_flags: tuple[str, ...] = ()) -> tuple[list[ConTextRule], set[str]]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     rules: list[ConTextRule] = []
     for role, category in _CATEGORY.items():
@@ -196,6 +196,8 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
                         category,
                         direction=_DIRECTION[entry.get("direction", "forward")],
                         max_scope=entry.get("scope"),
+                        # Habitual cues ("every time") describe a condition, not a past symptom.
+                        excluded_types={k.upper() for k in red_flags} if entry.get("conditions_only") else None,
                     )
                 )
     for cue in raw.get("pseudo") or []:
@@ -222,6 +224,23 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
             pattern=[{"LOWER": {"IN": ["no", "nope", "nah", "never"]}}, {"IS_PUNCT": True}],
         )
     )
+    # "booking for my knee": booking for a body part is booking for oneself, not for another person.
+    body = [str(w).lower() for w in raw.get("body_parts") or []]
+    if body:
+        rules.append(
+            ConTextRule(
+                "booking for my <body part>",
+                "PSEUDO",
+                direction="PSEUDO",
+                pattern=[
+                    {"LOWER": {"IN": ["booking", "book", "booked", "appointment"]}},
+                    {"LOWER": "for"},
+                    {"LOWER": {"IN": ["my", "the", "a"]}},
+                    {"IS_ALPHA": True, "OP": "?"},
+                    {"LOWER": {"IN": body + [b + "s" for b in body]}},
+                ],
+            )
+        )
     # "book my mum in", "bringing our son", "booked in my dad": a booking verb, then a family word.
     family = [str(w).lower() for entry in raw.get("other_person") or [] for w in entry["cue"] if " " not in str(w)]
     verbs = [str(v).lower() for v in raw.get("proxy_verbs") or []]
@@ -248,6 +267,11 @@ def _a_baby(span) -> bool:
     """ "my 3 month old", "10 week old": a baby who comes along with a new mother, not a child patient by age."""
     following = span.doc[span.end : span.end + 2]
     return any(t.lower_ in _BABY_UNITS for t in list(span)[-2:]) or any(t.lower_ in _BABY_UNITS for t in following[:1])
+
+
+def _resolved_in(doc) -> bool:
+    categories = {m.category for m in doc._.context_graph.modifiers}
+    return "RESOLVED" in categories and "CURRENT" not in categories
 
 
 def _is_current(span) -> bool:
@@ -300,6 +324,7 @@ class ConditionDetector:
         needle = raw.get("treatment_needle") or {}
         self.treatment_before = {str(w).lower() for w in needle.get("before") or []}
         self.treatment_after = _phrases(needle.get("after") or [])
+        self.treatment_past = _phrases(needle.get("past") or [])
         self.aftermath = _phrases(raw.get("aftermath") or [])
         self.long_standing = _phrases(raw.get("long_standing") or [])
         body = [str(w).lower() for w in raw.get("body_parts") or []]
@@ -319,7 +344,7 @@ class ConditionDetector:
                 rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near)]
         matcher.add(rules)
         context: Any = self.nlp.add_pipe("medspacy_context")
-        cue_rules, self.first_person = _context_rules()
+        cue_rules, self.first_person = _context_rules(red_flags=tuple(k for k, g in self.groups.items() if g.kind == "red_flag"))
         context.add(cue_rules)
         self.question_openers = question_words() | _QUESTION_OPENERS_EXTRA
         vocabulary = {word for group in self.groups.values() for term in group.terms for word in term.split()}
@@ -406,6 +431,9 @@ class ConditionDetector:
         """A reaction near the treatment's own needle ("dizzy after the needles", "cried when the needle went in"),
         with no fear word: an after-effect, not needle phobia ("afraid of the needles" stays a phobia)."""
         doc = span.doc
+        for token in span:
+            if token.lemma_.lower() in ("needle", "needles") and self.treatment_past.match(doc[token.i + 1 : token.i + 5].text.lower()):
+                return True
         fear = set(self.groups["needle_phobia"].near[0].first) if self.groups["needle_phobia"].near else set()
         if any(t.lower_ in fear or t.lemma_.lower() in fear for t in span):
             return False
@@ -426,6 +454,7 @@ class ConditionDetector:
         it has lasted months or years ("numb since my back op in 2021"): then it is that condition (``chronic_as``),
         for a clinician. Applies to the learned detector's group too (bot/safety/screen.py)."""
         text = doc.text.lower()
+        self._last_long_standing = False
         if self.aftermath.search(text):
             return set(), []
         now = any(_is_current(e) for e in doc.ents if e.label_ in self.groups)
@@ -442,6 +471,7 @@ class ConditionDetector:
             elif key in seen and long_standing and group.chronic_as:
                 explained.add(key)
                 conditions.append(group.chronic_as)
+        self._last_long_standing = long_standing
         return explained, conditions
 
     def detect(self, text: str, booked_earlier: bool = False) -> list[Mention]:
@@ -486,6 +516,8 @@ class ConditionDetector:
             self.books_for_someone(doc),
             sorted(ruled_out),
             sorted(explained),
+            self._last_long_standing,
+            _resolved_in(doc),
         )
 
 
@@ -497,6 +529,8 @@ class Analysis:
     books_for_someone: bool = False  # the visitor arranges treatment for another person ("booking for my nan")
     ruled_out: list[str] = field(default_factory=list)  # red-flag groups seen only negated, hypothetical, historical
     explained: list[str] = field(default_factory=list)  # red-flag groups a disclosed condition or a long past explains
+    long_standing: bool = False  # months or years, nothing tying it to a session or to now: not a new symptom
+    resolved: bool = False  # a resolution cue and no current-time cue ("it stopped", "fine now"): an over symptom
 
 
 @lru_cache(maxsize=1)

@@ -16,12 +16,13 @@ first, and a disclosure is never lost behind a question about a symptom.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
 from bot.safety.detector import Analysis, ConditionDetector, get_detector
 from bot.safety.learned import LearnedDetector, Prediction, get_learned_detector
+from bot.safety.lexicon import all_groups
 
 Kind = Literal["urgent", "check", "disclose"]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -36,17 +37,32 @@ class Decision:
     learned: Prediction | None = None
 
 
+@lru_cache(maxsize=1)
+def get_chronic_as() -> dict[str, str]:
+    """Red-flag group -> the condition months or years of that symptom are (data/lexicon/red_flags.yml ``chronic_as``)."""
+    return {k: g.chronic_as for k, g in all_groups().items() if g.chronic_as}
+
+
 def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, check_at: float) -> Decision:
     """The one safety decision for a message (pure: both detectors' outputs in, a decision out)."""
     if analysis.red_flags:
         return Decision("urgent", analysis, list(analysis.red_flags), learned=learned)
-    # A symptom a disclosed condition or a long past explains ("numb feet from my neuropathy, for years"): the
-    # condition's handoff, not an emergency. The lexicon saw it only negated, hypothetical or in the past ("no
-    # dizziness", "what if it keeps bleeding?"): no quick question, but a sure learned reading still wins (recall first).
-    if learned is not None and (
-        learned.group in analysis.explained or (learned.group in analysis.ruled_out and learned.urgent < urgent_at)
-    ):
+    # A symptom a disclosed condition or a long past explains ("numb feet from my neuropathy", "tingling for months"):
+    # the condition's handoff, not an emergency.
+    if learned is not None and learned.group and not analysis.red_flags and analysis.long_standing:
+        chronic = get_chronic_as().get(learned.group)
+        if chronic and learned.urgent >= check_at:
+            conditions = list(dict.fromkeys([*analysis.conditions, chronic]))
+            return Decision("disclose", replace(analysis, conditions=conditions), learned=learned)
+    if learned is not None and learned.group in analysis.explained:
         learned = Prediction(0.0, learned.group)
+    # The lexicon saw the symptom only negated, hypothetical or in the past ("what if it keeps bleeding?"), or the
+    # message says it is over ("it stopped straight away", "fine now"): each lowers the learned reading one step
+    # (urgent -> quick question -> nothing). One step only: recall first, the quick question stays a safety net.
+    if learned is not None and learned.group:
+        steps = int(learned.group in analysis.ruled_out) + int(analysis.resolved)
+        for _ in range(steps):
+            learned = Prediction(check_at if learned.urgent >= urgent_at else 0.0, learned.group)
     if learned is not None and learned.group and learned.urgent >= urgent_at:
         return Decision("urgent", analysis, [learned.group], learned=learned)
     if analysis.conditions:
