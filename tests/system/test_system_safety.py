@@ -58,6 +58,7 @@ def test_disclosure_consent_invalid_then_valid_phone_is_stored(servers):
     assert record.conditions == ["pregnancy"] and record.reason == "contraindication"
     assert record.contact == "+14035550123" and record.name == "Sam Lee"
     assert record.consent_at is not None and record.status == "new" and record.transcript is None
+    assert record.channel == "rest"  # shown in the staff console
 
 
 def test_declining_consent_stores_nothing_and_gives_the_clinic(servers):
