@@ -64,13 +64,16 @@ def _entity(entity: str, value: str, role: str, start: int, end: int) -> dict[st
 
 
 def entities_for(decision: Decision, groups: dict, text: str) -> list[dict[str, Any]]:
-    """The lexicon's mentions with roles, plus the learned detector's group (role ``patient`` when it
+    """The lexicon's mentions with roles, conditions inferred without a mention, plus the learned detector's group (role ``patient`` when it
     decided urgent, ``possible`` when it asks) spanning the whole message."""
     found = [
         _entity("red_flag" if groups[m.group].kind == "red_flag" else "condition", m.group, m.role, m.start, m.end)
         for m in decision.analysis.mentions
     ]
     lexicon_flags = {m.group for m in decision.analysis.mentions if groups[m.group].kind == "red_flag"}
+    # A condition without a mention of its own ("numb for years": neurological, ``chronic_as``) spans the message.
+    mentioned = {m.group for m in decision.analysis.mentions if m.role == "patient"}
+    found += [_entity("condition", c, "patient", 0, len(text)) for c in decision.analysis.conditions if c not in mentioned]
     if decision.kind == "urgent":
         found += [_entity("red_flag", g, "patient", 0, len(text)) for g in decision.red_flags if g not in lexicon_flags]
     if decision.kind == "check" and decision.check_group:

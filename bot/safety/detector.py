@@ -41,6 +41,7 @@ _CATEGORY = {
     "generic": "GENERIC",
     "current": "CURRENT",
     "proxy": "PROXY",
+    "occupation": "OCCUPATION",
 }
 _DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
 # Besides the question words: openers of a question without its verb ("any risks if...", "safe with...").
@@ -269,6 +270,18 @@ def _a_baby(span) -> bool:
     return any(t.lower_ in _BABY_UNITS for t in list(span)[-2:]) or any(t.lower_ in _BABY_UNITS for t in following[:1])
 
 
+_NEGATIONS = {"not", "n't", "no", "never", "dont", "don't", "doesnt", "doesn't", "didnt", "didn't", "isnt", "isn't"}
+
+
+def _negated_inside(span) -> bool:
+    """A proximity match with a negation between its two words ("needles don't scare me", "bruise, not growing");
+    a listed phrase that holds one ("can't stand needles") is a term, not a negation."""
+    rule = getattr(span._, "target_rule", None)
+    if rule is None or " near " not in str(rule.literal):
+        return False
+    return any(t.lower_ in _NEGATIONS for t in span)
+
+
 def _resolved_in(doc) -> bool:
     categories = {m.category for m in doc._.context_graph.modifiers}
     return "RESOLVED" in categories and "CURRENT" not in categories
@@ -363,7 +376,7 @@ class ConditionDetector:
             for m in span._.modifiers
             if (m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end) and not _numbered(m, span.doc)
         }
-        if "NEGATED_EXISTENCE" in categories or _answered_no(span):
+        if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
             return "negated"
         if "CURRENT" not in categories and (
             "RESOLVED" in categories or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic)
@@ -372,6 +385,8 @@ class ConditionDetector:
         # Booking for someone makes them the patient for the whole message ("can I book for my dad? he has..."),
         # and for the rest of the conversation once an earlier message did (``booked_earlier``).
         booked_for = booked_earlier or self.books_for_someone(span.doc)
+        if "OCCUPATION" in categories and "PROXY" not in categories and not booked_for:
+            return "other_person"  # "I work in a dementia unit": the people the visitor works with
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
             return "other_person"
         # "my little one is 5, can she wait while I get needled?": the visitor said they are the patient.
@@ -379,14 +394,12 @@ class ConditionDetector:
             return "other_person"
         if "HYPOTHETICAL" in categories:
             # "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child.
-            if group.max_child_age and _OWN_CHILD.search(span.doc.text.lower()) and not self.says_self_patient(span.doc):
-                return "patient"
-            return "hypothetical"
+            return "patient" if self._asks_about_own_child(span, group) else "hypothetical"
         if booked_for and "FAMILY" in categories:
             return "patient"  # "he's on eliquis, is that ok?" about the person booked for: not a general question
         if not self._has_first_person(span.sent):
             if "GENERIC" in categories:
-                return "hypothetical"
+                return "patient" if self._asks_about_own_child(span, group) else "hypothetical"
             # A question with no "I/my" is a general question ("dry needling low bone density safe?"),
             # unless the condition opens the sentence as a fragment ("on thinners, will that matter?")
             # or is marked as current ("currently on plavix, ok?").
@@ -414,6 +427,10 @@ class ConditionDetector:
         for _, component in self.nlp.pipeline:
             doc = component(doc)
         return doc
+
+    def _asks_about_own_child(self, span, group: ConditionGroup) -> bool:
+        """ "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child."""
+        return bool(group.max_child_age) and bool(_OWN_CHILD.search(span.doc.text.lower())) and not self.says_self_patient(span.doc)
 
     def says_self_patient(self, doc) -> bool:
         """The visitor says they are the patient ("the appointment is for me", "I'm the one booked in")."""

@@ -1,0 +1,149 @@
+"""The safety rules added for issue #10's weak areas, each checked in every role a visitor uses.
+
+Roles: the visitor (self), a person they book for, someone else, negated, hypothetical, resolved.
+The sentences are written for these tests, not taken from a development or evaluation set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.safety.detector import Analysis, Mention, get_detector
+from bot.safety.learned import Prediction
+from bot.safety.screen import decide, get_screen
+
+# (message, conditions that must lead to a handoff)
+DISCLOSURES = [
+    # Needle phobia: fear or a reaction a few words from a needle word, on lemmas ("passes", "jabs").
+    ("honestly i keel over whenever they take my bloods", {"needle_phobia"}),  # self
+    ("booking for my wife, she passes out at the sight of a syringe", {"needle_phobia"}),  # booked for
+    ("my flatmate freaks out around injections, I'm the one booked in", set()),  # someone else
+    ("needles don't scare me at all", set()),  # negated
+    ("what if someone is terrified of jabs?", set()),  # hypothetical
+    ("I used to dread injections but therapy sorted it years ago", set()),  # resolved
+    # A reaction to the treatment's own needle is an after-effect, not a phobia.
+    ("I went a bit teary when the needle went in, fine now", set()),
+    ("felt queasy after the needles, all good now", set()),
+    # Pregnancy in lay words; "no 3" is a number, not a negation.
+    ("preg with no 2 and my hips ache", {"pregnancy"}),  # self
+    ("booking for my partner, she's expecting and about 14 weeks along", {"pregnancy"}),  # booked for
+    ("my sister is expecting twins, I'm booking for my own back", set()),  # someone else
+    ("definitely not pregnant, just bloated", set()),  # negated
+    # A skin problem at the site with a named cause is a disclosure, not an infection red flag.
+    ("got an infected ingrown hair on my thigh where you're going to needle", {"skin_infection"}),  # self
+    ("my son has a cat scratch that looks infected on the arm he wants done, can you treat him", {"skin_infection"}),  # booked for
+    ("my daughter's tattoo is 3 days old but I'm the patient", set()),  # someone else
+    ("no cuts, no rashes, no broken skin", set()),  # negated
+    ("had a graze on that knee as a kid, long gone", set()),  # resolved
+    # Neurological: a symptom the condition explains, or one that has lasted years, is that condition.
+    ("my toes have been numb for years from diabetic neuropathy", {"neurological"}),  # self
+    ("numb down the outside of my leg since a back operation in 2019, never came back", {"neurological"}),  # self, long-standing
+    ("writing for my father, he has MS and tight calves", {"neurological"}),  # booked for
+    ("my uncle has Parkinson's, the appointment is for me", set()),  # someone else
+    ("I don't have any nerve problems", set()),  # negated
+    ("had Bell's palsy years ago, fully recovered now", set()),  # resolved
+    # A child by age, when the parent asks about their own child; not a baby who comes along.
+    ("is needling ok for a 9 year old? my daughter has sore heels", {"child_patient"}),  # booked for
+    ("my little boy is 4, can he wait in the waiting room while I'm treated?", set()),  # someone else
+    ("I'll bring my 5 month old, she'll nap in the buggy", set()),  # a baby, not a patient
+    # Answers and lists.
+    ("Blood thinners? No. Pregnant? No.", set()),  # negated, question and answer
+    ("Anticoagulants, no. Steroids, no.", set()),  # negated, answer after the item
+    # Work and pets are not the visitor; idioms are not conditions.
+    ("I work in a dementia unit and my back is shot", set()),
+    ("my dog is pregnant again, my shoulder is the problem", set()),
+    ("that was a rash decision, booking three sessions", set()),
+    # A medicine started months ago is still taken.
+    ("started methotrexate a few months ago for my joints", {"immunocompromised"}),
+    # Booking for a body part is booking for oneself.
+    ("my grandma had a stroke last year, I'm booking for my shoulder", set()),
+]
+
+# (message, red-flag groups that must be urgent now; empty = not urgent)
+RED_FLAGS = [
+    # A growing swelling or bruise after needling is bleeding under the skin.
+    ("the swelling where I was needled keeps getting bigger and feels tense", {"bleeding"}),  # self
+    ("my husband's calf has ballooned since his session, huge and purple", {"bleeding"}),  # someone else, now
+    ("a small bruise, not growing, barely noticeable", set()),  # mild
+    ("what if the bruise got bigger?", set()),  # hypothetical
+    # Dizziness that lasts, breathing that hurts, blue lips, in everyday words.
+    ("still dizzy hours after my session and my vision is blurry", {"fainting_or_dizziness"}),
+    ("it hurts to breathe in since the needling on my back", {"breathing_or_chest"}),
+    ("my lips have gone bluish and I feel short of puff", {"breathing_or_chest"}),
+    ("pins and needles in my hand for a whole day since the treatment", {"numbness_or_weakness"}),
+    # Inability is not negation; a habitual cue does not make a present symptom past.
+    ("I can't grip anything, my hand is weak since you needled my forearm", {"numbness_or_weakness"}),
+    ("it starts bleeding again every time I take the plaster off", {"bleeding"}),
+    # Idioms and exertion are not red flags.
+    ("my hay fever is awful this week", set()),
+    # Someone else's past symptom, when the visitor says they are the patient, is not an emergency now.
+    ("my brother fainted at his dentist once, I'm the patient though", set()),
+]
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return get_detector()
+
+
+@pytest.mark.parametrize(("text", "expected"), DISCLOSURES, ids=[c[0][:45] for c in DISCLOSURES])
+def test_disclosure_rules_in_every_role(detector, text, expected):
+    assert set(detector.patient_conditions(text)) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), RED_FLAGS, ids=[c[0][:45] for c in RED_FLAGS])
+def test_red_flag_rules_in_every_role(detector, text, expected):
+    assert set(detector.red_flags(text)) == expected
+
+
+def test_a_named_cause_makes_an_infection_a_skin_problem_but_not_after_a_session(detector):
+    before = detector.analyse("there's an infected cut on my forearm, you were going to needle that arm")
+    assert before.red_flags == [] and before.conditions == ["skin_infection"]
+    after = detector.analyse("the needle site on my forearm looks infected and is spreading since yesterday's needling")
+    assert after.red_flags == ["infection_signs"]
+
+
+def test_misspellings_keep_their_first_sound(detector):
+    assert detector.speller.correct("tiptoes") is None
+    assert detector.speller.correct("shovelling") is None  # an inflection of a common word
+    assert detector.speller.correct("zarelto") == "xarelto"
+
+
+NOTHING = Analysis([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("analysis", "learned", "kind"),
+    [
+        # The lexicon read the symptom as hypothetical: a sure learned reading becomes the quick question, an unsure one nothing.
+        (
+            Analysis([Mention("bleeding", "keeps bleeding", 0, 5, "hypothetical")], [], [], ruled_out=["bleeding"]),
+            Prediction(0.95, "bleeding"),
+            "check",
+        ),
+        (
+            Analysis([Mention("bleeding", "keeps bleeding", 0, 5, "hypothetical")], [], [], ruled_out=["bleeding"]),
+            Prediction(0.6, "bleeding"),
+            None,
+        ),
+        # The message says it is over ("it stopped straight away"): one step down.
+        (Analysis([], [], [], resolved=True), Prediction(0.95, "bleeding"), "check"),
+        (Analysis([], [], [], resolved=True), Prediction(0.6, "bleeding"), None),
+        # A disclosed condition explains the symptom: its handoff, not an emergency.
+        (Analysis([], ["neurological"], [], explained=["numbness_or_weakness"]), Prediction(0.97, "numbness_or_weakness"), "disclose"),
+        # Months of it, nothing tying it to a session: the condition it is (chronic_as), for a clinician.
+        (Analysis([], [], [], long_standing=True), Prediction(0.97, "numbness_or_weakness"), "disclose"),
+        # Nothing of the above: the learned detector alone is enough.
+        (NOTHING, Prediction(0.97, "numbness_or_weakness"), "urgent"),
+    ],
+)
+def test_the_lexicon_roles_temper_the_learned_reading(analysis, learned, kind):
+    decision = decide(analysis, learned, urgent_at=0.9, check_at=0.4)
+    assert decision.kind == kind
+    if analysis.long_standing:
+        assert decision.analysis.conditions == ["neurological"]
+
+
+def test_the_screen_gives_a_long_standing_symptom_a_handoff_not_urgent_care():
+    decision = get_screen().screen("tingling down my left arm on and off for years, a neurologist follows it")
+    assert decision.kind == "disclose"
