@@ -279,7 +279,16 @@ def _negated_inside(span) -> bool:
     rule = getattr(span._, "target_rule", None)
     if rule is None or " near " not in str(rule.literal):
         return False
-    return any(t.lower_ in _NEGATIONS for t in span)
+    for t in span:
+        if t.lower_ in _NEGATIONS:
+            following = [n for n in span.doc[t.i + 1 : t.i + 3] if n.lower_ not in _NEGATIONS and n.lower_ not in ("has", "have")]
+            if following and following[0].lemma_.lower() in _ENDINGS:
+                continue  # "hasn't stopped", "won't settle": a symptom that goes on, not a negation
+            return True
+    return False
+
+
+_ENDINGS = {"stop", "settle", "pass", "go", "ease", "clear", "improve", "let", "heal", "calm", "wear", "fade", "shift"}
 
 
 def _resolved_in(doc) -> bool:
@@ -404,6 +413,10 @@ class ConditionDetector:
             # unless the condition opens the sentence as a fragment ("on thinners, will that matter?")
             # or is marked as current ("currently on plavix, ok?").
             if self._is_question(span.sent) and not self._opens_sentence(span) and "CURRENT" not in categories:
+                # "is it normal to be this out of breath?? had my back needled this afternoon": a red flag asked about
+                # in a question, in a message about the visitor's own session now, is theirs.
+                if group.kind == "red_flag" and self._about_own_session_now(span.doc):
+                    return "patient"
                 return "hypothetical"
         return "patient"
 
@@ -431,6 +444,10 @@ class ConditionDetector:
     def _asks_about_own_child(self, span, group: ConditionGroup) -> bool:
         """ "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child."""
         return bool(group.max_child_age) and bool(_OWN_CHILD.search(span.doc.text.lower())) and not self.says_self_patient(span.doc)
+
+    def _about_own_session_now(self, doc) -> bool:
+        current = any(m.category == "CURRENT" for m in doc._.context_graph.modifiers)
+        return self._has_first_person(doc[:]) and (current or bool(self.aftermath.search(doc.text.lower())))
 
     def says_self_patient(self, doc) -> bool:
         """The visitor says they are the patient ("the appointment is for me", "I'm the one booked in")."""

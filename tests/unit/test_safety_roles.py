@@ -74,6 +74,10 @@ RED_FLAGS = [
     # Inability is not negation; a habitual cue does not make a present symptom past.
     ("I can't grip anything, my hand is weak since you needled my forearm", {"numbness_or_weakness"}),
     ("it starts bleeding again every time I take the plaster off", {"bleeding"}),
+    # A negated ending is a symptom that goes on; a question about one's own session today is about now.
+    ("the dizziness hasn't eased at all since my needling this morning", {"fainting_or_dizziness"}),
+    ("is it normal for it to hurt to breathe?? my upper back was needled this afternoon", {"breathing_or_chest"}),
+    ("is it normal for needling to make it hurt to breathe?", set()),  # a general question
     # Idioms and exertion are not red flags.
     ("my hay fever is awful this week", set()),
     # Someone else's past symptom, when the visitor says they are the patient, is not an emergency now.
