@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answer import several
 from actions.dispatch import send
 from bot.content.knowledge import get_knowledge_base
 from bot.content.replies import not_covered_reply, out_of_scope_reply, unsure_reply
@@ -20,7 +21,7 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        reply = unsure_reply(
+        reply = several(tracker) or unsure_reply(
             get_knowledge_base(),
             get_search(),
             tracker.latest_message.get("text") or "",
@@ -43,4 +44,4 @@ class ActionNotCovered(Action):
         return "action_not_covered"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        return send(dispatcher, not_covered_reply(tracker.get_slot("failed_turns") or 0.0))
+        return send(dispatcher, several(tracker) or not_covered_reply(tracker.get_slot("failed_turns") or 0.0))

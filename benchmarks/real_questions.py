@@ -62,8 +62,10 @@ def addressed(label: str, replies: list[dict[str, Any]], passages: dict[str, set
     """Whether the replies' structured payloads address one labelled question."""
     customs = [r["custom"] for r in replies if isinstance(r.get("custom"), dict)]
     if label in passages:
-        return any(c.get("topic") == label or set(c.get("passages") or []) & passages[label] for c in customs)
-    kinds = {c.get("reply") for c in customs}
+        return any(
+            c.get("topic") == label or label in (c.get("topics") or []) or set(c.get("passages") or []) & passages[label] for c in customs
+        )
+    kinds = {c.get("reply") for c in customs} | {k for c in customs for k in c.get("replies") or []}
     if label in HONEST:
         return bool(kinds & HONEST[label]) and not any(c.get("topic") for c in customs)
     if label == "ask_clinic_info":
@@ -132,14 +134,14 @@ def baselines(texts: list[str], intents: list[str], questions: list[str]) -> dic
     return {"tfidf_lr": list(tfidf.predict(questions)), "minilm_lr": list(minilm.predict(question_vectors))}
 
 
-def assistant(questions: list[str]) -> tuple[list[str], list[list[dict[str, Any]]], float]:
+def assistant(questions: list[str], model: Path | None) -> tuple[list[str], list[list[dict[str, Any]]], float]:
     """Intent from /model/parse and the REST replies, one new conversation per question."""
-    from tests.support.servers import running_servers
+    from tests.support.servers import MODEL, running_servers
 
     token = secrets.token_hex(16)
     predicted, replies = [], []
     started = time.perf_counter()
-    with running_servers(api_token=token) as servers:
+    with running_servers(model=model or MODEL, api_token=token) as servers:
         for question in questions:
             parsed = requests.post(f"{servers.rasa_url}/model/parse?token={token}", json={"text": question}, timeout=60)
             parsed.raise_for_status()
@@ -152,6 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default="latest", help="name of this run in the results file (e.g. first-run)")
     parser.add_argument("--no-assistant", action="store_true", help="baselines only (no trained model needed)")
+    parser.add_argument("--model", type=Path, help="another trained model (e.g. a pipeline variant); default models/dry-needling.tar.gz")
+    parser.add_argument("--system", default="assistant", help="name of the assistant's entry (e.g. diet_both for a variant)")
     args = parser.parse_args()
     rows = load_benchmark()
     questions = [r["text"] for r in rows]
@@ -160,13 +164,13 @@ def main() -> None:
     for name, predicted in baselines(texts, intents, questions).items():
         run[name] = score(rows, predicted, [simulated_replies(p) for p in predicted])
     if not args.no_assistant:
-        predicted, replies, seconds = assistant(questions)
-        run["assistant"] = {"seconds": round(seconds), **score(rows, predicted, replies)}
+        predicted, replies, seconds = assistant(questions, args.model)
+        run[args.system] = {"seconds": round(seconds), **score(rows, predicted, replies)}
     out = RESULTS / "real_questions.json"
     recorded = json.loads(out.read_text()) if out.exists() else {}
-    recorded[args.label] = run
+    recorded[args.label] = {**recorded.get(args.label, {}), **run}
     out.write_text(json.dumps(recorded, indent=2) + "\n")
-    systems = [s for s in ("assistant", "tfidf_lr", "minilm_lr") if s in run]
+    systems = [s for s in (args.system, "tfidf_lr", "minilm_lr") if s in run]
     print(f"{run['questions']} questions from {run['sites']} sites never used for training ({BENCHMARK.name})")
     print(f"{'system':<12} {'intent acc':>10} {'macro-F1':>9} {'answer acc':>11}")
     for s in systems:

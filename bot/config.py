@@ -67,6 +67,8 @@ class ClinicSettings:
     phone: str = ""
     booking_url: str = ""
     emergency_number: str = "911"
+    # Practical answers by subject (clinic.yml ``practical:``); an empty or missing one is not known.
+    practical: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def call_text(self) -> str:
@@ -207,7 +209,11 @@ def load_clinic_settings(path: Path | None = None, environ: Mapping[str, str] | 
     if not values["clinic_name"]:
         raise SettingsError(f"{path}: clinic_name must be set")
     values["emergency_number"] = values["emergency_number"] or "911"
-    return ClinicSettings(**values)
+    practical = raw.get("practical") or {}
+    if not isinstance(practical, dict):
+        raise SettingsError(f"{path}: practical must be a mapping of subject to text")
+    known = {str(k): str(v).strip() for k, v in practical.items() if v is not None and str(v).strip()}
+    return ClinicSettings(**values, practical=known)
 
 
 def read_endpoints(path: Path) -> dict[str, Any]:

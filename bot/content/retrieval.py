@@ -1,9 +1,11 @@
-"""Lexical document search (BM25, from rank_bm25) over the clinic's passages.
+"""Document search over the clinic's passages: BM25 (rank_bm25) and sentence-embedding similarity.
 
-Used only when the NLU model is unsure. A hit must be strong on two counts: a
-high BM25 score and most of the question's informative words present in the
-passage, so questions the documents do not answer ("how much does it cost?")
-never get an unrelated passage.
+Used only when the NLU model is unsure. A passage answers only on a strong match: either
+lexically (a high BM25 score with most of the question's informative words in the passage) or
+semantically (cosine similarity of all-MiniLM-L6-v2 vectors above ``min_similarity``, chosen on
+the training questions so that no question outside the documents got a passage), so questions the
+documents do not answer ("how much does it cost?") never get an unrelated passage. Weaker semantic
+matches still help: their topics are offered as buttons.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import yaml
 from nltk.stem.snowball import SnowballStemmer
 from rank_bm25 import BM25Okapi
@@ -46,8 +49,11 @@ class PassageSearch:
         min_coverage: float,
         generic_terms: list[str],
         min_matched: int = 2,
+        min_similarity: float | None = None,
     ) -> None:
         self.passages = passages
+        self.min_similarity = min_similarity
+        self._vectors: np.ndarray | None = None
         self.min_matched = min_matched
         self.min_score = min_score
         self.min_coverage = min_coverage
@@ -76,12 +82,32 @@ class PassageSearch:
     def best(self, query: str) -> Hit | None:
         """The best passage if the match is strong enough to answer with it, else None."""
         hits = self.search(query, k=1)
-        if not hits:
-            return None
-        hit = hits[0]
-        if hit.score >= self.min_score and hit.coverage >= self.min_coverage and hit.matched >= self.min_matched:
-            return hit
+        if hits:
+            hit = hits[0]
+            if hit.score >= self.min_score and hit.coverage >= self.min_coverage and hit.matched >= self.min_matched:
+                return hit
+        similar = self.similar(query, k=1)
+        if similar and self.min_similarity is not None and similar[0][1] >= self.min_similarity:
+            return Hit(similar[0][0], 0.0, 0.0, 0)
         return None
+
+    def similar(self, query: str, k: int = 3) -> list[tuple[Passage, float]]:
+        """The ``k`` passages closest in meaning to the query (cosine of sentence vectors), best first."""
+        if self.min_similarity is None or not query.strip():
+            return []
+        from bot.nlu.encoder import get_encoder
+
+        encoder = get_encoder()
+        if self._vectors is None:
+            self._vectors = encoder.encode([passage_text(p) for p in self.passages])
+        scores = self._vectors @ encoder.encode([query])[0]
+        order = np.argsort(-scores)[:k]
+        return [(self.passages[i], float(scores[i])) for i in order]
+
+
+def passage_text(passage: Passage) -> str:
+    """What a passage is about, as embedded: its section, bullet label and text."""
+    return " ".join(part for part in (passage.section_title + ".", passage.label or "", passage.text) if part)
 
 
 def load_search(passages: list[Passage], config: Path = DATA_DIR / "retrieval.yml") -> PassageSearch:
@@ -93,6 +119,7 @@ def load_search(passages: list[Passage], config: Path = DATA_DIR / "retrieval.ym
         float(raw["min_coverage"]),
         list(raw.get("generic_terms") or []),
         int(raw.get("min_matched", 2)),
+        float(raw["min_similarity"]) if raw.get("min_similarity") is not None else None,
     )
 
 

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+if TYPE_CHECKING:
+    from tokenizers import Encoding
+
 MAX_TOKENS = 128  # as the model was trained (sentence-transformers max_seq_length)
+Batch = tuple[list[int], list["Encoding"], NDArray[np.float32], NDArray[np.float32]]  # indices, encodings, last layer, mask
+RECENT = 64  # single texts whose vectors are kept (one message is encoded by two components)
 _SQRT2 = math.sqrt(2.0)
 
 
@@ -54,6 +63,7 @@ class SentenceEncoder:
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
+        self._recent: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
 
     def _norm(self, x: NDArray[np.float32], name: str) -> NDArray[np.float32]:
         mean = x.mean(-1, keepdims=True)
@@ -89,10 +99,8 @@ class SentenceEncoder:
             x = self._norm(x + self._linear(hidden, f"{p}.output.dense"), f"{p}.output.LayerNorm")
         return x
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
-        """Unit-length sentence vectors (rows), in the order of ``texts``."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # Similar lengths together: less padding per batch.
+    def _batches(self, texts: list[str], batch_size: int) -> Iterator[Batch]:
+        """(indices, encodings, last hidden layer, mask) per batch; similar lengths together for less padding."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
@@ -103,10 +111,63 @@ class SentenceEncoder:
             for row, e in enumerate(encodings):
                 ids[row, : len(e.ids)] = e.ids
                 mask[row, : len(e.ids)] = 1.0
-            hidden = self._forward(ids, mask)
-            pooled = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            out[chunk] = pooled
+            yield chunk, encodings, self._forward(ids, mask), mask
+
+    @staticmethod
+    def _pool(hidden: NDArray[np.float32], mask: NDArray[np.float32]) -> NDArray[np.float32]:
+        pooled = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
+        """Unit-length sentence vectors (rows), in the order of ``texts``.
+
+        Recent single texts are remembered, so the NLU featurizer and the safety detector, which both
+        need the current message's vector, run the model once per message.
+        """
+        if len(texts) == 1 and texts[0] in self._recent:
+            return self._recent[texts[0]][None, :].copy()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for chunk, _, hidden, mask in self._batches(texts, batch_size):
+            out[chunk] = self._pool(hidden, mask)
+        if len(texts) == 1:
+            self._remember(texts[0], out[0])
+        return out
+
+    def encode_tokens(self, texts: list[str], batch_size: int = 32) -> list[Contextual]:
+        """Per text: its sentence vector and the last layer for each word piece, with character offsets."""
+        out: list[Contextual | None] = [None] * len(texts)
+        for chunk, encodings, hidden, mask in self._batches(texts, batch_size):
+            pooled = self._pool(hidden, mask)
+            for row, (i, e) in enumerate(zip(chunk, encodings, strict=True)):
+                n = len(e.ids)
+                out[i] = Contextual(pooled[row], hidden[row, :n], list(e.offsets), list(e.special_tokens_mask))
+                if len(texts) == 1:
+                    self._remember(texts[i], pooled[row])
+        return [c for c in out if c is not None]
+
+    def _remember(self, text: str, vector: NDArray[np.float32]) -> None:
+        self._recent[text] = vector
+        self._recent.move_to_end(text)
+        while len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class Contextual:
+    """One text through the model: the sentence vector and each word piece's last-layer state."""
+
+    sentence: NDArray[np.float32]  # unit length
+    pieces: NDArray[np.float32]  # (word pieces incl. [CLS]/[SEP], dim)
+    offsets: list[tuple[int, int]]  # character span of each word piece in the text
+    special: list[int]  # 1 for [CLS]/[SEP]
+
+    def token_vectors(self, spans: list[tuple[int, int]]) -> NDArray[np.float32]:
+        """Mean of the word pieces inside each character span (e.g. Rasa's tokens); zeros when none is."""
+        out = np.zeros((len(spans), self.pieces.shape[1]), dtype=np.float32)
+        for t, (start, end) in enumerate(spans):
+            rows = [p for p, (a, b) in enumerate(self.offsets) if not self.special[p] and a < end and b > start]
+            if rows:
+                out[t] = self.pieces[rows].mean(0)
         return out
 
 

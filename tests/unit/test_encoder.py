@@ -30,3 +30,18 @@ def test_a_sentence_gets_the_same_vector_alone_and_in_a_batch_with_longer_ones(e
 def test_related_meanings_are_closer_than_unrelated_ones(encoder):
     breath, chest, bruise = encoder.encode(["I can't catch my breath", "my chest feels tight and breathing hurts", "a small bruise"])
     assert float(breath @ chest) > float(breath @ bruise) + 0.1
+
+
+def test_token_vectors_follow_the_word_pieces_of_each_token():
+    """Sequence features for Rasa: one row per token, from the word pieces inside its characters."""
+    from bot.nlu.encoder import get_encoder
+
+    encoder = get_encoder()
+    text = "Does dry needling hurt?"
+    (contextual,) = encoder.encode_tokens([text])
+    np.testing.assert_allclose(contextual.sentence, encoder.encode([text])[0], atol=1e-5)
+    spans = [(0, 4), (5, 8), (9, 17), (18, 22), (40, 45)]  # the last is past the end: no pieces
+    rows = contextual.token_vectors(spans)
+    assert rows.shape == (5, 384)
+    assert np.abs(rows[:4]).sum(axis=1).min() > 0 and not rows[4].any()
+    assert not np.allclose(rows[0], rows[3])

@@ -18,9 +18,15 @@ def titles(reply):
 def test_unsure_offers_the_most_likely_topics(kb, search):
     reply = unsure_reply(kb, search, "hmm what about the thingy", RANKING, 0)
     assert "not sure" in reply.text
-    assert titles(reply) == ["Does it hurt?", "Side effects", "Is it safe?"]
+    assert titles(reply)[0] == "Does it hurt?" and len(titles(reply)) == 3
     assert reply.failed_turns == 1
     assert reply.custom == {"reply": "unsure"}  # no passage, no sources
+
+
+def test_unsure_also_offers_the_topics_of_the_passages_closest_in_meaning(kb, search):
+    """No words in common with the topic titles, and no useful ranking: the meaning still finds it."""
+    reply = unsure_reply(kb, search, "what about when my blood doesn't clot well", [], 0)
+    assert "Who should avoid it?" in titles(reply)
 
 
 def test_second_failure_in_a_row_offers_a_clinician(kb, search):
