@@ -479,7 +479,7 @@ class ConditionDetector:
                     return True
         return False
 
-    def _explained(self, doc, mentions: list[Mention]) -> tuple[set[str], list[str]]:
+    def _explained(self, doc, mentions: list[Mention]) -> tuple[set[str], list[str], bool]:
         """Red-flag groups that are not a new emergency after needling, and the conditions they are instead.
 
         Nothing in the message ties the symptom to a session (``aftermath``) or says it is happening now (a
@@ -488,9 +488,8 @@ class ConditionDetector:
         it has lasted months or years ("numb since my back op in 2021"): then it is that condition (``chronic_as``),
         for a clinician. Applies to the learned detector's group too (bot/safety/screen.py)."""
         text = doc.text.lower()
-        self._last_long_standing = False
         if self.aftermath.search(text):
-            return set(), []
+            return set(), [], False
         now = any(_is_current(e) for e in doc.ents if e.label_ in self.groups)
         disclosed = {m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"}
         seen = {m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.role == "patient"}
@@ -505,8 +504,7 @@ class ConditionDetector:
             elif key in seen and long_standing and group.chronic_as:
                 explained.add(key)
                 conditions.append(group.chronic_as)
-        self._last_long_standing = long_standing
-        return explained, conditions
+        return explained, conditions, long_standing
 
     def detect(self, text: str, booked_earlier: bool = False) -> list[Mention]:
         return self.analyse(text, booked_earlier).mentions
@@ -528,7 +526,7 @@ class ConditionDetector:
         mentions = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
         conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
         self_patient = self.says_self_patient(doc)
-        explained, chronic = self._explained(doc, mentions)
+        explained, chronic, long_standing = self._explained(doc, mentions)
         conditions += [c for c in chronic if c not in conditions]
         flags = [
             m.group
@@ -550,7 +548,7 @@ class ConditionDetector:
             self.books_for_someone(doc),
             sorted(ruled_out),
             sorted(explained),
-            self._last_long_standing,
+            long_standing,
             _resolved_in(doc),
         )
 
