@@ -5,7 +5,7 @@ The socket.io part is Rasa's channel (same events, session persistence) with thr
 changes: only the page's own origin and CHAT_ALLOWED_ORIGINS may connect (Rasa
 allows any), each bot message is one event carrying its text, quick replies and
 sources (Rasa splits paragraphs into separate events and crashes on custom JSON),
-and the length limit applies.
+and the length limit applies. Answers carry a ``reply_id`` the visitor can rate (bot/channels/ratings.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot import PROJECT_ROOT
+from bot.analytics.feedback import rateable, reference
+from bot.channels import ratings
 from bot.channels.base import Handler, length_limited
 from bot.config import get_settings
 from bot.content.messages import message
@@ -88,6 +90,8 @@ class WebChatOutput(OutputChannel):
             event["sources"] = [{"document": s.get("document", ""), "section": s.get("section", "")} for s in sources]
         if isinstance(custom.get("handoff"), dict):
             event["handoff"] = True
+        if rateable(custom) and isinstance(message.get("timestamp"), int | float):
+            event["reply_id"] = reference(message["timestamp"])  # what a thumbs up/down refers to (bot/channels/ratings.py)
         if event["text"] or event["quick_replies"] or sources:
             await self.sio.emit(self.event, event, room=recipient_id)
             self.sent += 1
@@ -188,6 +192,8 @@ class WebChatChannel(InputChannel):
                 session_id = uuid.uuid4().hex
             await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
+
+        ratings.register(sio)
 
         @sio.on(self.user_message_evt)
         async def user_message(sid: str, data: Any) -> None:

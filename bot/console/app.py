@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.console import account, admin, cookies, inbox, login
+from bot.console import account, admin, cookies, inbox, insights, login, unanswered
 from bot.console.context import Context, Services, client_address
 from bot.console.pages import CONTEXT, SERVICES, Pages, Route, error, install
 from bot.console.sessions import FULL
@@ -20,7 +20,7 @@ STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
 MAX_BODY = 64 * 1024  # forms are small; a note is at most 2,000 characters
 # The parts of the console, in navigation order; a new part adds its module here.
-FEATURES: list[Pages] = [login.pages, inbox.pages, admin.pages, account.pages]
+FEATURES: list[Pages] = [login.pages, inbox.pages, unanswered.pages, insights.pages, admin.pages, account.pages]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "

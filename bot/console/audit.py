@@ -37,6 +37,9 @@ ACCOUNT_CHANGE = "account_change"
 PASSWORD_CHANGE = "password_change"
 TOTP_CHANGE = "totp_change"
 AUDIT_VIEW = "audit_view"
+INSIGHTS_VIEW = "insights_view"
+UNANSWERED_VIEW = "unanswered_view"
+UNANSWERED_HANDLED = "unanswered_handled"
 ACTIONS = (
     LOGIN,
     LOGIN_FAILED,
@@ -52,6 +55,9 @@ ACTIONS = (
     PASSWORD_CHANGE,
     TOTP_CHANGE,
     AUDIT_VIEW,
+    INSIGHTS_VIEW,
+    UNANSWERED_VIEW,
+    UNANSWERED_HANDLED,
 )
 MAX_DETAIL = 500
 APPEND_ONLY_MESSAGE = "the audit log is append-only"

@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.engine import Connection
 
+from bot.analytics.sources import Analytics
 from bot.config import ConsoleSettings, Settings, SettingsError
 from bot.console.accounts import Account, AccountStore, Lockout
 from bot.console.audit import Actor, AuditLog
@@ -47,6 +48,7 @@ class Services:
     templates: jinja2.Environment
     timezone: ZoneInfo
     nav: list[NavItem] = field(default_factory=list)
+    analytics: Analytics | None = None  # insights and unanswered questions (bot/analytics/)
 
     @classmethod
     def from_settings(cls, settings: Settings, handoffs: HandoffStore | None = None) -> Services:
@@ -66,6 +68,7 @@ class Services:
             limiter=LoginLimiter(),
             templates=template_environment(zone),
             timezone=zone,
+            analytics=Analytics.from_settings(settings, engine),
         )
 
 

@@ -2,7 +2,9 @@
 
 Minimum necessary: the front desk sees how to reach a visitor and why; clinicians also see the
 health information (conditions, transcripts); admins manage accounts and read the audit log and,
-unless they also hold another role, see no records. An account may hold several roles.
+unless they also hold another role, see no records. Insights (counts and rates) are for clinicians and
+admins; the unanswered questions are visitors' own words, so only for those who may read transcripts
+(clinicians). An account may hold several roles.
 
 A new page adds its permission to ``Permission`` and to the roles in ``GRANTS`` that may use it.
 """
@@ -26,12 +28,25 @@ class Permission(StrEnum):
     EXPORT_HANDOFFS = "export_handoffs"  # CSV of the inbox, with the columns the role may see
     MANAGE_ACCOUNTS = "manage_accounts"
     READ_AUDIT = "read_audit"
+    VIEW_INSIGHTS = "view_insights"  # counts and rates over conversations: no visitor's words, no record
+    VIEW_UNANSWERED = "view_unanswered"  # questions the assistant could not answer, in the visitors' words (as transcripts)
+    MARK_UNANSWERED = "mark_unanswered"  # mark a group of those questions handled
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.FRONT_DESK: frozenset({Permission.VIEW_HANDOFFS, Permission.UPDATE_HANDOFFS, Permission.EXPORT_HANDOFFS}),
-    Role.CLINICIAN: frozenset({Permission.VIEW_HANDOFFS, Permission.VIEW_CLINICAL, Permission.UPDATE_HANDOFFS, Permission.EXPORT_HANDOFFS}),
-    Role.ADMIN: frozenset({Permission.MANAGE_ACCOUNTS, Permission.READ_AUDIT}),
+    Role.CLINICIAN: frozenset(
+        {
+            Permission.VIEW_HANDOFFS,
+            Permission.VIEW_CLINICAL,
+            Permission.UPDATE_HANDOFFS,
+            Permission.EXPORT_HANDOFFS,
+            Permission.VIEW_INSIGHTS,
+            Permission.VIEW_UNANSWERED,
+            Permission.MARK_UNANSWERED,
+        }
+    ),
+    Role.ADMIN: frozenset({Permission.MANAGE_ACCOUNTS, Permission.READ_AUDIT, Permission.VIEW_INSIGHTS}),
 }
 
 LABELS = {Role.FRONT_DESK: "Front desk", Role.CLINICIAN: "Clinician", Role.ADMIN: "Admin"}

@@ -56,8 +56,9 @@ def running_console(
     tmp_path: Path, environ: Mapping[str, str] | None = None, accounts: tuple[str, ...] = tuple(PASSWORDS)
 ) -> Iterator[Console]:
     """A console with these test accounts (desk, clin, admin: each costs an argon2 hash, about 0.1-0.4 s)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSOLE_", "HANDOFF_", "STORES", "CLINIC_TIMEZONE"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSOLE_", "HANDOFF_", "STORES", "CLINIC_TIMEZONE", "TRACKER_"))}
     env |= {"HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'handoffs.db'}", "HANDOFF_STORE_TRANSCRIPT": "true"}
+    env |= {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'trackers.db'}"}  # never the clinic's conversations
     env |= dict(environ or {})
     services = Services.from_settings(load_settings(env))
     for name in accounts:

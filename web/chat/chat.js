@@ -3,8 +3,9 @@
  *
  * Vanilla JS (ES2017), no build step. Talks to Rasa's socket.io channel (bot/channels/webchat.py):
  *   -> session_request {session_id}       <- session_confirm "<id>"
- *   -> user_uttered {message, session_id} <- bot_uttered {text, quick_replies, sources?, handoff?}
+ *   -> user_uttered {message, session_id} <- bot_uttered {text, quick_replies, sources?, handoff?, reply_id?}
  *                                         <- error_message {error}
+ *   -> feedback {reply_id, helpful}       <- feedback_saved {reply_id, ok}   (thumbs up/down on an answer)
  * Security: message text is only ever inserted as text (textContent / text nodes), never as
  * HTML, and the page's CSP forbids inline scripts and styles.
  */
@@ -45,6 +46,12 @@
   let pendingText = null; // the visitor's last typed message, until it is answered
   let staleQuickReplies = []; // the suggestions before the latest message, offered again if it fails
   let turnStart = null; // the visitor's latest message (or the welcome): scrolling stops there
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  // Thumb icons (Feather icons, MIT licence), drawn as SVG so no emoji font is needed.
+  const THUMBS = {
+    up: "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3",
+    down: "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17",
+  };
 
   // Inside the clinic's iframe: fill the frame (chat.css .embedded), and let Escape close the
   // launcher's panel (embed.js): key presses inside a frame never reach the host page.
@@ -174,8 +181,74 @@
       renderBotText(body, m.text || "");
       if (m.sources && m.sources.length) bubble.append(renderSources(m.sources));
       if (m.handoff) bubble.classList.add("msg-handoff");
+      if (m.replyId) bubble.append(renderRating(m));
     }
     return bubble;
+  }
+
+  function thumb(direction) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = svg.appendChild(document.createElementNS(SVG_NS, "path"));
+    path.setAttribute("d", THUMBS[direction]);
+    return svg;
+  }
+
+  /** Thumbs up/down under an answer: the rating names the reply only, never who gave it. */
+  function renderRating(m) {
+    const group = el("div", "rating");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Was this answer helpful?");
+    group.append(el("span", "rating-label", "Helpful?"));
+    const thanks = el("span", "rating-status");
+    thanks.setAttribute("role", "status");
+    const buttons = {};
+    for (const [value, label] of [["up", "Yes, this helped"], ["down", "No, this did not help"]]) {
+      const button = el("button", `rate rate-${value}`);
+      button.type = "button";
+      button.setAttribute("aria-label", label);
+      button.setAttribute("aria-pressed", String(m.rating === value));
+      button.append(thumb(value));
+      button.addEventListener("click", () => rate(m, value, buttons, thanks));
+      buttons[value] = button;
+      group.append(button);
+    }
+    group.append(thanks);
+    return group;
+  }
+
+  const pendingRatings = new Map(); // reply_id -> {m, previous, buttons, thanks}
+
+  function showRating(m, buttons) {
+    for (const [value, button] of Object.entries(buttons)) button.setAttribute("aria-pressed", String(m.rating === value));
+  }
+
+  function rate(m, value, buttons, thanks) {
+    if (!socket || !sessionReady) {
+      thanks.textContent = "Not connected: try again in a moment.";
+      return;
+    }
+    pendingRatings.set(m.replyId, { m, previous: m.rating || null, buttons, thanks });
+    m.rating = value;
+    showRating(m, buttons);
+    saveState();
+    socket.emit("feedback", { reply_id: m.replyId, helpful: value === "up" });
+  }
+
+  function onFeedbackSaved(data) {
+    const pending = data && pendingRatings.get(data.reply_id);
+    if (!pending) return;
+    pendingRatings.delete(data.reply_id);
+    if (data.ok) {
+      pending.thanks.textContent = "Thank you for your feedback.";
+    } else {
+      pending.m.rating = pending.previous;
+      showRating(pending.m, pending.buttons);
+      saveState();
+      pending.thanks.textContent = "Your rating could not be saved.";
+    }
   }
 
   function renderQuickReplies() {
@@ -350,6 +423,7 @@
       const m = { role: "bot", text };
       if (sources.length) m.sources = sources;
       if (data.handoff) m.handoff = true;
+      if (typeof data.reply_id === "string" && /^[0-9.]{9,24}$/.test(data.reply_id)) m.replyId = data.reply_id;
       addMessage(m);
     }
     if (quickReplies.length) {
@@ -392,6 +466,7 @@
     });
 
     socket.on("bot_uttered", onBotUttered);
+    socket.on("feedback_saved", onFeedbackSaved);
 
     socket.on("error_message", () => {
       stopWaiting();
