@@ -7,8 +7,9 @@ Three sources, all from the reply kinds stored with each bot reply (never from t
   one of several questions answered at once);
 - **unhelpful**: an answer a visitor marked with a thumbs down in the web chat (``feedback.py``).
 
-Questions are grouped by similarity of their sentence vectors (``bot/nlu/encoder.py``): each joins the
-group whose centre is nearest, if at least ``THRESHOLD`` (cosine), else starts a new one. The visitor's
+Questions are grouped by similarity of their sentence vectors (``bot/nlu/encoder.py``; the subject itself,
+'dry needling', neutralised): each joins the group whose centre is nearest, if at least ``THRESHOLD``
+(cosine), else starts a new one. The visitor's
 words are health data: contact details are masked before they are shown, and they are never logged.
 A group marked handled records its questions' keys (a hash of time and text), so the same questions
 stay handled and new ones asked later form a group again.
@@ -32,7 +33,10 @@ from bot.analytics.feedback import Rating
 from bot.console.storage import Tables, utcnow
 from bot.handoff.store import UTCDateTime
 
-THRESHOLD = 0.5  # all-MiniLM-L6-v2 cosine: rephrasings of a short question score about 0.55-0.95, unrelated ones below 0.35
+THRESHOLD = 0.5  # all-MiniLM-L6-v2 cosine, subject neutralised: rewordings of a question score about 0.5-0.95, others mostly below 0.45
+# Nearly every question names the assistant's subject, which makes different questions look alike ('Can I swim
+# after dry needling?' and 'Is dry needling safe in pregnancy?' score 0.54); it is replaced by 'it' for grouping.
+SUBJECT = re.compile(r"\b(?:dry[ -]?)?needl(?:ing|es?)\b", re.IGNORECASE)
 EXAMPLES = 5
 FALLBACK, NOT_COVERED, UNHELPFUL = "fallback", "not_covered", "unhelpful"
 REASON_LABELS = {FALLBACK: "Not understood", NOT_COVERED: "Not covered", UNHELPFUL: "Marked unhelpful"}
@@ -40,7 +44,7 @@ Encode = Callable[[list[str]], NDArray[np.float32]]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d ().\-]{5,}\d(?!\w)")
+_PHONE = re.compile(r"(?<![\w(])[+(]?\d[\d ().\-]{5,}\d(?!\w)")
 
 
 def mask_contacts(text: str) -> str:
@@ -146,7 +150,7 @@ def group(items: Sequence[Item], encode: Encode, threshold: float = THRESHOLD) -
     """Items grouped by meaning (nearest centre, at least ``threshold``), largest group first, then most recent."""
     if not items:
         return []
-    vectors = encode([i.text for i in items])
+    vectors = encode([SUBJECT.sub("it", i.text) for i in items])
     members: list[list[int]] = []
     sums: list[NDArray[np.float32]] = []
     for n, vector in enumerate(vectors):

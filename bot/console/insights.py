@@ -40,7 +40,7 @@ def topic_label(topic: str) -> str:
     return topic_titles().get(topic) or topic.removeprefix("ask_").replace("_", " ").capitalize()
 
 
-@pages.get("/insights", Permission.VIEW_INSIGHTS, nav="Insights", order=30)
+@pages.get("/insights", Permission.VIEW_INSIGHTS, nav="Insights", order=85)  # after Staff accounts: an admin still starts there
 async def insights(request: web.Request, ctx: Context) -> web.StreamResponse:
     period = Period.parse(request.query, ctx.services.timezone)
     ctx.audit(audit.INSIGHTS_VIEW, detail=f"days={period.days}")

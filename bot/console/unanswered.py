@@ -34,7 +34,7 @@ SHOW = {"open": "Not yet handled", "handled": "Handled"}
 DONE = {"1": "Group marked handled."}
 
 
-@pages.get("/unanswered", Permission.VIEW_UNANSWERED, nav="Unanswered questions", order=20)
+@pages.get("/unanswered", Permission.VIEW_UNANSWERED, nav="Unanswered questions", order=60)
 async def unanswered(request: web.Request, ctx: Context) -> web.StreamResponse:
     period = Period.parse(request.query, ctx.services.timezone)
     show = request.query.get("show", "open")
