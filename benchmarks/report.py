@@ -31,8 +31,8 @@ def render() -> str:
         "|---|---|---|",
     ]
     names = {
-        "rasa_diet": "Rasa DIET (this assistant), top intent",
-        "rasa_diet_with_fallback": "Rasa DIET with the fallback threshold (fallback counted as wrong)",
+        "rasa_diet": "this assistant's NLU (config.yml), top intent",
+        "rasa_diet_with_fallback": "this assistant's NLU with the fallback threshold (fallback counted as wrong)",
         "baseline_tfidf_logreg": "Baseline: TF-IDF + logistic regression, same training data",
         "baseline_bm25_passages": "Baseline: BM25 over the passages",
     }
@@ -105,6 +105,7 @@ def render() -> str:
                 else "."
             ),
         ]
+    lines += real_question_tables()
     lines += blind_safety_tables()
     load_file = RESULTS / "load.json"
     if load_file.exists():
@@ -117,9 +118,70 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def real_question_tables() -> list[str]:
+    """The real-question benchmark (benchmarks/real_questions.py), the pipeline comparison, CV by site, cost."""
+    path = RESULTS / "real_questions.json"
+    if not path.exists():
+        return []
+    runs = json.loads(path.read_text())
+    first = next(iter(runs.values()))
+    lines = [
+        "",
+        f"**Real questions** (`benchmarks/real_questions.py`: {first['questions']} real questions from {first['sites']} sites "
+        "never used for training; each system trained on the same data; answer level = the reply addresses the question):",
+        "",
+        "| run | system | intent accuracy | macro-F1 | answer level |",
+        "|---|---|---|---|---|",
+    ]
+    for label, run in runs.items():
+        for system in [k for k in run if isinstance(run[k], dict) and "intent_accuracy" in run[k]]:
+            r = run[system]
+            lines.append(f"| {label} | {system} | {r['intent_accuracy']:.3f} | {r['macro_f1']:.3f} | {r['answer_accuracy']:.3f} |")
+    cv_path = RESULTS / "cv_by_site.json"
+    if cv_path.exists():
+        cv = json.loads(cv_path.read_text())
+        lines += [
+            "",
+            f"**Choosing the classifier** (`benchmarks/cv_by_site.py`: {cv['folds']}-fold cross-validation by site on the "
+            f"{cv['questions']} training questions from {cv['sites']} sites; accuracy):",
+            "",
+            "| features + logistic regression | accuracy |",
+            "|---|---|",
+            *[f"| {name} | {acc:.3f} |" for name, acc in cv["accuracy"].items()],
+        ]
+    pipelines_path = RESULTS / "pipelines.json"
+    if pipelines_path.exists():
+        pipelines = json.loads(pipelines_path.read_text())
+        lines += [
+            "",
+            "**Pipelines compared** (`benchmarks/pipelines.py`: each trained from scratch and run as the whole assistant on "
+            "the real-question benchmark; reported, not used to choose):",
+            "",
+            "| pipeline | config | intent accuracy | macro-F1 | answer level | training |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| {name} | `{p['config']}` | {p['intent_accuracy']:.3f} | {p['macro_f1']:.3f} | {p['answer_accuracy']:.3f} "
+                f"| {p['training_seconds']} s |"
+                for name, p in pipelines.items()
+            ],
+        ]
+    cost_path = RESULTS / "first_message.json"
+    if cost_path.exists():
+        cost = json.loads(cost_path.read_text())
+        lines += [
+            "",
+            f"**First message of a new conversation** (`benchmarks/first_message.py`, sequential REST, {cost['messages']} "
+            f"messages, {cost['cores']} cores, 1-minute load average {cost['load_average_1min'][0]}-{cost['load_average_1min'][1]}): "
+            f"p50 {cost['p50_ms']:.0f} ms, p95 {cost['p95_ms']:.0f} ms; peak memory: Rasa server {cost['rasa_server_peak_rss_mb']:.0f} MB, "
+            f"action server {cost['action_server_peak_rss_mb']:.0f} MB"
+            + (f"; full training (`rasa train --force`): {cost['training_seconds']} s." if "training_seconds" in cost else "."),
+        ]
+    return lines
+
+
 def blind_safety_tables() -> list[str]:
     """The blind safety sets (benchmarks/safety_blind.py): every recorded run, then categories of the last run."""
-    sets = [(name, RESULTS / f"safety_blind_{name}.json") for name in ("a", "b")]
+    sets = [(name, RESULTS / f"safety_blind_{name}.json") for name in ("a", "b", "c")]
     sets = [(name, json.loads(path.read_text())) for name, path in sets if path.exists()]
     if not sets:
         return []

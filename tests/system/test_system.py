@@ -47,8 +47,13 @@ def test_short_conversation(servers):
     assert "• Training and Background:" in texts(button)
 
     cost = servers.send(visitor, "how much does a session cost?")
-    assert "doesn't cover that" in texts(cost)
-    assert payloads(cost) == []
+    assert "don't have Roar Physio | Wellness's fees and insurance here" in texts(cost), "never a guess"
+    assert payloads(cost) == [{"reply": "clinic_info", "subjects": ["payment"], "answered": []}]
+    several = servers.send(visitor, "what is dry needling, does it hurt, and what are the side effects?")
+    (payload,) = payloads(several)
+    assert payload["topics"] == ["ask_what_is_dry_needling", "ask_does_it_hurt", "ask_side_effects"]
+    assert payload["sources"], "each answer keeps its sources"
+    assert all(title in texts(several) for title in ("What is dry needling?", "Does it hurt?", "Side effects"))
 
     bye = servers.send(visitor, "thanks, bye")
     assert bye, "the assistant must always answer"

@@ -1,0 +1,104 @@
+"""Choose the intent classifier's features on the TRAINING questions: 5-fold cross-validation by site.
+
+The real training questions (data/nlu/real_questions.yml) are split into five folds by site; each fold
+is predicted by a model trained on every other example (the written examples of data/nlu/ and the
+other folds' sites), so no site is ever both trained on and scored. This is how config.yml's
+classifier and its C and dense weight were chosen; the benchmark sites are never used here.
+
+    python benchmarks/cv_by_site.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from split_real_questions import TRAINING, load_training  # noqa: E402  (this folder)
+
+from bot.nlu.encoder import get_encoder  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "cv_by_site.json"
+FOLDS = 5
+
+
+def written_examples() -> list[tuple[str, str]]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    pairs = []
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        if path != TRAINING:
+            pairs += [(m.get("text"), m.get("intent")) for m in load_data(str(path)).intent_examples]
+    return pairs
+
+
+def features(kind: str, train: list[str], test: list[str], vectors: dict[str, np.ndarray], weight: float) -> tuple[Any, Any]:
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.pipeline import make_union
+    from sklearn.preprocessing import normalize
+
+    parts = []
+    if "tfidf" in kind:
+        vec = make_union(
+            TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2)),
+            TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=(2, 5), min_df=2),
+        )
+        parts.append((vec.fit_transform(train), vec.transform(test)))
+    if "counts" in kind:  # as the assistant's CountVectorsFeaturizers, log-scaled and unit length as in the LR head
+        vec = make_union(CountVectorizer(), CountVectorizer(analyzer="char_wb", ngram_range=(2, 4)))
+        a, b = vec.fit_transform(train).astype(float), vec.transform(test).astype(float)
+        a.data, b.data = np.log1p(a.data), np.log1p(b.data)
+        parts.append((normalize(a), normalize(b)))
+    if "minilm" in kind:
+        parts.append(
+            (
+                csr_matrix(np.array([vectors[t] for t in train]) * weight),
+                csr_matrix(np.array([vectors[t] for t in test]) * weight),
+            )
+        )
+    return hstack([p[0] for p in parts]).tocsr(), hstack([p[1] for p in parts]).tocsr()
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    written, real = written_examples(), load_training()
+    texts = list(dict.fromkeys([t for t, _ in written] + [r["text"] for r in real]))
+    vectors = dict(zip(texts, get_encoder().encode(texts), strict=True))
+    sites = sorted({r["site"] for r in real})
+    np.random.default_rng(0).shuffle(sites)
+    folds = [set(sites[i::FOLDS]) for i in range(FOLDS)]
+    variants = [
+        ("tfidf", 1.0, 10.0),
+        ("minilm", 1.0, 10.0),
+        ("counts+minilm", 2.0, 3.0),
+        ("counts+minilm", 2.0, 10.0),
+        ("counts+minilm", 1.0, 10.0),
+        ("counts+minilm", 3.0, 10.0),
+        ("tfidf+minilm", 2.0, 10.0),
+    ]
+    results = {}
+    for kind, weight, c in variants:
+        right = total = 0
+        for fold in folds:
+            train = written + [(r["text"], r["intent"]) for r in real if r["site"] not in fold]
+            test = [(r["text"], r["intent"]) for r in real if r["site"] in fold]
+            x_train, x_test = features(kind, [t for t, _ in train], [t for t, _ in test], vectors, weight)
+            model = LogisticRegression(C=c, max_iter=2000).fit(x_train, [i for _, i in train])
+            right += sum(p == g for p, (_, g) in zip(model.predict(x_test), test, strict=True))
+            total += len(test)
+        name = f"{kind} (dense weight {weight:g}, C {c:g})" if "minilm" in kind and "+" in kind else f"{kind} (C {c:g})"
+        results[name] = round(right / total, 3)
+        print(f"{name:<40} {results[name]:.3f}", flush=True)
+    RESULTS.write_text(json.dumps({"questions": len(real), "sites": len(sites), "folds": FOLDS, "accuracy": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
