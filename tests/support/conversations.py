@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,9 @@ def write(db: Path, conversations: dict[str, tuple[float, str, Sequence[Exchange
     try:
         for sender, (start, channel, exchanges) in conversations.items():
             events = events_of(exchanges, start, channel)
-            asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
+            tracker = DialogueStateTracker.from_events(sender, events)
+            with ThreadPoolExecutor(1) as pool:  # its own event loop (Playwright's sync API may run one in this thread)
+                pool.submit(asyncio.run, store.save(tracker)).result()
             saved[sender] = events
     finally:
         store.engine.dispose()

@@ -6,7 +6,6 @@ document.addEventListener("DOMContentLoaded", () => {
   const source = document.getElementById("chart-data");
   if (!source || typeof window.Chart !== "function") return;
   const data = JSON.parse(source.textContent);
-  const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   const brand = "#0b5f66";
   const palette = ["#0b5f66", "#b34700", "#4a5560", "#7a1a12", "#1d4a27", "#6b4fa0", "#8a6d00"];
   window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
@@ -32,7 +31,7 @@ document.addEventListener("DOMContentLoaded", () => {
       options: {
         responsive: true,
         maintainAspectRatio: false,
-        animation: reduced ? false : { duration: 300 },
+        animation: false, // numbers to read, not a show (and a resize redraws at once)
         indexAxis: kind === "hbar" ? "y" : "x",
         plugins: { legend: { display: doughnut, position: "right" } },
       },
