@@ -215,6 +215,32 @@ def test_conversation_in_a_desktop_browser(browser, base_url, artifacts):
     page.context.close()
 
 
+def test_a_visitor_rates_an_answer(browser, base_url):
+    """Thumbs up/down under an answer: stored by the server (it confirms only after checking the reply is this
+    conversation's and saving it), kept across a reload, and changed by the other thumb."""
+    chat = new_chat(browser, base_url, viewport={"width": 1280, "height": 900})
+    page = chat.page
+    chat.open()
+    chat.ask("does it hurt?")
+    rating = chat.bot.last.get_by_role("group", name="Was this answer helpful?")
+    expect(rating).to_be_visible()
+    down = rating.get_by_role("button", name="No, this did not help")
+    down.click()
+    expect(rating.get_by_role("status")).to_have_text("Thank you for your feedback.", timeout=REPLY_TIMEOUT_MS)
+    expect(down).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    rating = chat.bot.last.get_by_role("group", name="Was this answer helpful?")
+    expect(rating.get_by_role("button", name="No, this did not help")).to_have_attribute("aria-pressed", "true")
+    up = rating.get_by_role("button", name="Yes, this helped")
+    up.click()
+    expect(rating.get_by_role("status")).to_have_text("Thank you for your feedback.", timeout=REPLY_TIMEOUT_MS)
+    expect(up).to_have_attribute("aria-pressed", "true")
+    expect(rating.get_by_role("button", name="No, this did not help")).to_have_attribute("aria-pressed", "false")
+    expect(chat.bot.first.get_by_role("group", name="Was this answer helpful?")).to_have_count(0)  # the welcome is not an answer
+    chat.assert_no_errors()
+    page.context.close()
+
+
 def test_empty_and_over_long_input_are_not_sent(browser, base_url):
     chat = new_chat(browser, base_url, viewport={"width": 1024, "height": 768})
     chat.open()
