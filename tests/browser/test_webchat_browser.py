@@ -323,7 +323,7 @@ def test_no_serious_accessibility_violations(browser, base_url, artifacts):
         ]
     assert not violations, "axe-core found:\n" + "\n".join(violations)
 
-    # Keyboard: the focus order is header → conversation → suggestions → input → send.
+    # Keyboard: the focus order is header → conversation (with each answer's thumbs) → suggestions → input → send.
     page.set_viewport_size({"width": 1280, "height": 800})
     page.reload()  # a fresh page: Tab starts from the top, not from the last click
     expect(chat.quick_replies.first).to_be_visible()
@@ -331,8 +331,9 @@ def test_no_serious_accessibility_violations(browser, base_url, artifacts):
     while len(order) < 20 and "send" not in order:
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id || document.activeElement.className"))
+    order = ["rating" if name.startswith("rate ") else name for name in order]  # thumbs up/down under answers
     steps = [name for i, name in enumerate(order) if i == 0 or name != order[i - 1]]  # one entry per group
-    assert steps == ["start-over", "scroller", "quick-reply", "message", "send"], order
+    assert steps == ["start-over", "scroller", "rating", "quick-reply", "message", "send"], order
     expect(page.locator("#message")).to_be_visible()
     chat.assert_no_errors()
     page.context.close()

@@ -52,3 +52,19 @@ def test_vendored_socketio_client_is_the_pinned_npm_release():
         assert vendored == expected
     html = (web / "chat" / "index.html").read_text()
     assert "http://" not in html and "https://" not in html, "no external resources on the chat page"
+
+
+def test_the_consoles_chart_library_is_the_pinned_npm_release():
+    """The insights page loads Chart.js from the console itself, never a CDN; it must be the locked version."""
+    web = PROJECT_ROOT / "web"
+    pinned = json.loads((web / "package.json").read_text())["dependencies"]["chart.js"]
+    locked = json.loads((web / "package-lock.json").read_text())["packages"]["node_modules/chart.js"]["version"]
+    assert pinned == locked and re.fullmatch(r"\d+\.\d+\.\d+", pinned)
+    served = (PROJECT_ROOT / "bot" / "console" / "static" / "chart.umd.min.js").read_text()
+    assert f"Chart.js v{pinned}\n" in served[:200]
+    npm_copy = web / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+    if npm_copy.exists():  # scripts/test runs npm ci, so this is checked there
+        expected = "".join(line for line in npm_copy.read_text().splitlines(True) if not line.startswith("//# sourceMappingURL="))
+        assert served == expected
+    template = (PROJECT_ROOT / "bot" / "console" / "templates" / "insights.html").read_text()
+    assert "http://" not in template and "https://" not in template
