@@ -355,3 +355,14 @@ def test_scripts_stop_stops_an_instance_started_from_this_checkout(checkout, tmp
     stale = stop_script(checkout)
     assert stale.returncode == 0 and "removed the stale" in stale.stdout
     assert not (checkout / "var" / "assistant.pid").exists()
+
+
+def test_a_wrong_setting_is_named_and_nothing_starts(checkout):
+    """Half an e-mail configuration: the message names the missing settings, and nothing else runs or fails."""
+    env = {**os.environ, "HANDOFF_EMAIL_TO": "clinic@example.com"}
+    env.pop("SMTP_HOST", None)
+    done = subprocess.run([str(checkout / "scripts" / "start")], cwd=checkout, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "SMTP_HOST and HANDOFF_EMAIL_FROM must be set" in done.stderr
+    assert "unbound variable" not in done.stderr and "Cannot start" not in done.stderr
+    assert TRAINED not in done.stdout, "nothing is trained or started"
