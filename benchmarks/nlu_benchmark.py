@@ -225,7 +225,7 @@ def main() -> None:
         ],
     }
     results["baseline_tfidf_cross_validation"] = tfidf_cross_validation(train)
-    confusion_png(gold, raw, RESULTS / "nlu_confusion_matrix.png", "DIET on the held-out test file")
+    confusion_png(gold, raw, RESULTS / "nlu_confusion_matrix.png", "the assistant's NLU (config.yml) on the held-out test file")
     if args.cv:
         results["cross_validation"] = cross_validation()
     else:

@@ -2,10 +2,12 @@
 
 A site goes to training when sha256(site) mod 100 < 60, so the split is reproducible, needs no
 random seed, and a whole site (its writing style, its topics) is on one side only. Run once on the
-collected file; afterwards ``--check`` (also run by tests/unit/test_real_questions.py) verifies that
-the two files still obey the rule and share no site and no question.
+collected file; questions collected later from other sites are added to training only (``--add``),
+never to the frozen benchmark, and never from a benchmark site. ``--check`` (also run by the unit
+tests) verifies that the benchmark obeys the rule and that the two files share no site and no question.
 
     python benchmarks/split_real_questions.py collected.jsonl      # writes both files
+    python benchmarks/split_real_questions.py --add more.jsonl     # more training questions
     python benchmarks/split_real_questions.py --check
 """
 
@@ -57,7 +59,8 @@ def load_benchmark() -> list[dict[str, Any]]:
 
 def problems() -> list[str]:
     train, bench = load_training(), load_benchmark()
-    errors = [f"training site {r['site']} belongs to the benchmark" for r in train if not to_training(r["site"])]
+    bench_sites = {r["site"] for r in bench}
+    errors = [f"training site {r['site']} is a benchmark site" for r in train if r["site"] in bench_sites]
     errors += [f"benchmark site {r['site']} belongs to training" for r in bench if to_training(r["site"])]
     shared = {r["text"].strip().lower() for r in train} & {r["text"].strip().lower() for r in bench}
     errors += [f"question in both files: {t!r}" for t in sorted(shared)]
@@ -68,7 +71,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("collected", nargs="?", type=Path)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--add", type=Path, help="more collected questions, added to training only")
     args = parser.parse_args()
+    if args.add:
+        bench = load_benchmark()
+        bench_sites, seen = {r["site"] for r in bench}, {r["text"].strip().lower() for r in [*bench, *load_training()]}
+        rows = [json.loads(line) for line in args.add.read_text(encoding="utf-8").splitlines() if line.strip()]
+        kept = []
+        for row in rows:
+            if row["site"] not in bench_sites and row["text"].strip().lower() not in seen:
+                seen.add(row["text"].strip().lower())
+                kept.append(row)
+        TRAINING.write_text(training_yaml(load_training() + kept), encoding="utf-8")
+        print(f"added {len(kept)} of {len(rows)} questions ({len(rows) - len(kept)} from benchmark sites or repeated)")
+        return 0
     if args.check or args.collected is None:
         errors = problems()
         print("\n".join(errors) or f"split ok: {len(load_training())} training, {len(load_benchmark())} benchmark questions")
