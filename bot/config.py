@@ -84,12 +84,18 @@ class ClinicSettings:
             return f"book online at {self.booking_url}"
         return self.call_text
 
+    @property
+    def contact_text(self) -> str:
+        """Every way to reach the clinic, each once: the phone (or "contact ... directly") and the booking link."""
+        return f"{self.call_text}, or book online at {self.booking_url}" if self.booking_url else self.call_text
+
     def as_slots(self) -> dict[str, str]:
         """Values the domain's responses use as ``{slot}`` placeholders."""
         return {
             "clinic_name": self.clinic_name,
             "clinic_call": self.call_text,
             "clinic_booking": self.booking_text,
+            "clinic_contact": self.contact_text,
             "emergency_number": self.emergency_number,
         }
 

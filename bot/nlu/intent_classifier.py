@@ -103,18 +103,28 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
     # Features ------------------------------------------------------------------------------------
 
     def _features(self, messages: list[Message]) -> tuple[csr_matrix, NDArray[np.float32]]:
+        """Count and embedding rows; a message without them (e.g. an empty text) gets zeros of the trained width."""
+        sparse_dim, dense_dim = self._dims(messages)
         sparse_rows, dense_rows = [], []
         for m in messages:
             _, sparse = m.get_sparse_features(TEXT)
             _, dense = m.get_dense_features(TEXT)
-            row = csr_matrix(sparse.features, dtype=np.float64) if sparse is not None else csr_matrix((1, 0))
+            row = csr_matrix(sparse.features, dtype=np.float64) if sparse is not None else csr_matrix((1, sparse_dim))
             row.data = np.log1p(np.abs(row.data))
             norm = np.sqrt(row.multiply(row).sum())
             sparse_rows.append(row / norm if norm else row)
-            dense_rows.append(np.asarray(dense.features, dtype=np.float32).reshape(1, -1) if dense is not None else None)
-        dim = next((d.shape[1] for d in dense_rows if d is not None), 0)
-        dense_matrix = np.vstack([d if d is not None else np.zeros((1, dim), np.float32) for d in dense_rows])
-        return vstack(sparse_rows).tocsr(), dense_matrix
+            vector = np.asarray(dense.features, dtype=np.float32).reshape(1, -1) if dense is not None else None
+            dense_rows.append(vector if vector is not None else np.zeros((1, dense_dim), np.float32))
+        return vstack(sparse_rows).tocsr(), np.vstack(dense_rows)
+
+    def _dims(self, messages: list[Message]) -> tuple[int, int]:
+        """Feature widths: from the trained heads, or (training) from the first message that has each kind."""
+        if self.full is not None and self.dense is not None:
+            dense_dim = self.dense.coef.shape[1]
+            return self.full.coef.shape[1] - dense_dim, dense_dim
+        sparse = next((f for f in (m.get_sparse_features(TEXT)[1] for m in messages) if f is not None), None)
+        dense = next((f for f in (m.get_dense_features(TEXT)[1] for m in messages) if f is not None), None)
+        return (sparse.features.shape[-1] if sparse is not None else 0), (dense.features.shape[-1] if dense is not None else 0)
 
     def _combined(self, sparse: csr_matrix, dense: NDArray[np.float32]) -> csr_matrix:
         return hstack([sparse, csr_matrix(dense * float(self.config["dense_weight"]))]).tocsr()

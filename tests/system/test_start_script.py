@@ -275,7 +275,9 @@ def test_a_closed_output_pipe_does_not_keep_the_servers_running(checkout, tmp_pa
     pipe.close()  # the reader is gone: every write to stdout now fails (SIGPIPE, EPIPE)
     os.killpg(instance.proc.pid, signal.SIGINT)
     instance.proc.wait(STOP_TIMEOUT)
-    assert instance.proc.returncode == -signal.SIGINT
+    # Ctrl-C stops it, unless the script was still writing its instructions when the pipe closed (a busy
+    # machine): then the broken pipe itself stops it first. Either way nothing may be left running.
+    assert instance.proc.returncode in (-signal.SIGINT, -signal.SIGPIPE)
     assert "unbound variable" not in stderr.read_text()
     assert_nothing_left(instance, groups)
 
