@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright  # noqa: E402  (after the Chromium check)
+from playwright.sync_api import Browser, expect  # noqa: E402  (after the Chromium check)
 
 from bot.analytics.feedback import Rating
 from bot.console import audit
-from tests.browser.test_console_browser import CHROMIUM, Tab, axe_violations
+from tests.browser.test_console_browser import Tab, axe_violations
 from tests.support.console import Console, running_console
 from tests.support.conversations import reply_times, sample
 
@@ -30,17 +30,6 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             Rating(reply_times(saved, "web-2", "ask_does_it_hurt"), False, "ask_does_it_hurt", "answer")
         )
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield b
-        b.close()
 
 
 def test_a_clinician_reads_the_charts(browser: Browser, console: Console) -> None:

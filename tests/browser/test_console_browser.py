@@ -14,7 +14,6 @@ import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -22,9 +21,9 @@ from sqlalchemy import update
 from bot import PROJECT_ROOT
 from bot.console import audit
 from bot.handoff.store import HandoffRecord, handoffs
+from tests.support.chromium import CHROMIUM
 from tests.support.console import PASSWORDS, Console, running_console
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = PROJECT_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_ROOT / "build" / "test-artifacts"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -32,7 +31,7 @@ SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +70,6 @@ def records(console: Console) -> dict[str, HandoffRecord]:
         for key, record in made.items():
             conn.execute(update(handoffs).where(handoffs.c.id == record.id).values(created_at=now - timedelta(hours=ages[key])))
     return {key: store.get(record.id) for key, record in made.items()}  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield b
-        b.close()
 
 
 class Tab:

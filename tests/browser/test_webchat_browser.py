@@ -22,9 +22,9 @@ import pytest
 import requests
 
 from bot import PROJECT_ROOT
+from tests.support.chromium import CHROMIUM
 from tests.support.servers import free_port, running_servers
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = PROJECT_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_ROOT / "build" / "test-artifacts"
 README_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "chat.png"
@@ -37,7 +37,7 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +47,6 @@ def base_url() -> Iterator[str]:
         return
     with running_servers(extra_env={"CHAT_ALLOWED_ORIGINS": CLINIC_SITE}) as servers:
         yield servers.rasa_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        # Playwright can't download its own browsers here: Debian's Chromium, headless.
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
