@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,8 +46,22 @@ class Head:
     intercept: NDArray[np.float64]
 
     def proba(self, x: Any) -> NDArray[np.float64]:
-        scores = np.asarray(x @ self.coef.T) + self.intercept
-        scores -= scores.max(axis=1, keepdims=True)
+        return self._softmax(np.asarray(x @ self.coef.T) + self.intercept)
+
+    def proba_split(self, sparse: csr_matrix, dense: NDArray[np.float32]) -> NDArray[np.float64]:
+        """``proba`` of [sparse, dense] without building the stacked matrix (the per-message hot path)."""
+        width = sparse.shape[1]
+        weights = self._coef_t
+        scores = np.asarray(sparse @ weights[:width]) + dense @ weights[width:] + self.intercept
+        return self._softmax(scores)
+
+    @cached_property
+    def _coef_t(self) -> NDArray[np.float64]:
+        return np.ascontiguousarray(self.coef.T)
+
+    @staticmethod
+    def _softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        scores = scores - scores.max(axis=1, keepdims=True)
         p = np.exp(scores)
         return p / p.sum(axis=1, keepdims=True)
 
@@ -187,7 +202,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         if self.full is None or not messages:
             return messages
         sparse, dense = self._features(messages)
-        probabilities = self.full.proba(self._combined(sparse, dense))
+        probabilities = self.full.proba_split(sparse, dense * float(self.config["dense_weight"]))
         for message, p in zip(messages, probabilities, strict=True):
             ranking = [{"name": self.classes[i], "confidence": float(p[i])} for i in np.argsort(-p)[:RANKING_LENGTH]]
             message.set(INTENT, ranking[0], add_to_output=True)

@@ -48,3 +48,17 @@ def test_a_practical_question_is_answered_alongside_a_topic(kb):
 def test_one_answerable_question_is_left_to_the_normal_answer(kb):
     assert several_reply(kb, CLINIC, q("ask_does_it_hurt", "greet"), []) is None
     assert several_reply(kb, CLINIC, q("ask_does_it_hurt", "ask_does_it_hurt"), []) is None
+
+
+def test_the_classifier_scores_counts_and_embedding_without_stacking_them():
+    """The hot path multiplies the two parts separately; it must give exactly the stacked result."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+
+    from bot.nlu.intent_classifier import Head
+
+    rng = np.random.default_rng(0)
+    head = Head(rng.normal(size=(5, 12)), rng.normal(size=5))
+    sparse = csr_matrix(rng.random((3, 8)) * (rng.random((3, 8)) > 0.6))
+    dense = rng.normal(size=(3, 4)).astype(np.float32)
+    np.testing.assert_allclose(head.proba_split(sparse, dense), head.proba(hstack([sparse, csr_matrix(dense)]).tocsr()), rtol=1e-6)
