@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from bot import PROJECT_ROOT
+from bot.config import Settings, load_settings
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -33,6 +34,7 @@ DOCKERIGNORE = PROJECT_ROOT / ".dockerignore"
 NGINX_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
 ENV_EXAMPLE = PROJECT_ROOT / "deploy" / "env.example"
 HELM_VALUES = PROJECT_ROOT / "deploy" / "helm" / "values.yaml"
+HELM_CONSOLE_VALUES = PROJECT_ROOT / "deploy" / "helm" / "console-values.yaml"
 ENDPOINTS = PROJECT_ROOT / "endpoints.production.yml"
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 
@@ -70,10 +72,15 @@ def _compose_command() -> list[str]:
 
 def _env_file(tmp_path: Path, **values: str) -> Path:
     """deploy/env.example with some values filled in (so the example itself is checked too)."""
-    lines = []
+    lines, placed = [], set()
     for line in ENV_EXAMPLE.read_text().splitlines():
         key = line.split("=", 1)[0]
-        lines.append(f"{key}={values[key]}" if key in values and not line.startswith("#") else line)
+        if key in values and not line.startswith("#"):
+            lines.append(f"{key}={values[key]}")
+            placed.add(key)
+        else:
+            lines.append(line)
+    lines += [f"{key}={value}" for key, value in values.items() if key not in placed]  # settings the example leaves commented
     path = tmp_path / "env"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -90,6 +97,27 @@ def _compose_config(tmp_path: Path, env_file: Path) -> subprocess.CompletedProce
         cwd=tmp_path,
         timeout=60,
     )
+
+
+def _resolved_compose(tmp_path: Path, **values: str) -> dict:
+    """The compose file as docker-compose resolves it with deploy/env.example and these values."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [*_compose_command(), "--env-file", str(_env_file(tmp_path, **values)), "-f", str(COMPOSE_FILE), "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def _service_settings(compose: dict, name: str) -> Settings:
+    """The settings bot/config.py reads inside that container (its environment as compose sets it)."""
+    environment = {key: "" if value is None else str(value) for key, value in compose["services"][name]["environment"].items()}
+    return load_settings(environment)
 
 
 def test_compose_file_is_valid_with_the_required_variables(tmp_path):
@@ -166,11 +194,86 @@ def test_action_server_runs_the_actions_with_the_production_handoff_store():
     assert {"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"} <= set(env)
 
 
+def test_action_server_gets_the_handoff_notification_settings(tmp_path):
+    """E-mail and Chatwoot are sent by the action server: set in .env, they must reach it."""
+    compose = _resolved_compose(
+        tmp_path,
+        **REQUIRED,
+        HANDOFF_EMAIL_TO="frontdesk@clinic.example",
+        HANDOFF_EMAIL_FROM="assistant@clinic.example",
+        SMTP_HOST="smtp.clinic.example",
+        SMTP_USER="assistant",
+        SMTP_PASSWORD="smtp-secret-for-tests",
+        CONSOLE_URL="https://console.clinic.example/",
+        CLINIC_TIMEZONE="America/Toronto",
+        CHATWOOT_URL="https://chat.clinic.example",
+        CHATWOOT_ACCOUNT_ID="3",
+        CHATWOOT_INBOX_ID="7",
+        CHATWOOT_API_TOKEN="cw-token-for-tests",
+    )
+    handoff = _service_settings(compose, "actions").handoff
+    assert handoff.email is not None and handoff.chatwoot is not None
+    assert (handoff.email.host, handoff.email.recipients, handoff.email.password) == (
+        "smtp.clinic.example",
+        ("frontdesk@clinic.example",),
+        "smtp-secret-for-tests",
+    )
+    assert (handoff.email.console_url, handoff.email.timezone) == ("https://console.clinic.example/", "America/Toronto")
+    assert (handoff.chatwoot.url, handoff.chatwoot.inbox_id, handoff.chatwoot.api_token) == (
+        "https://chat.clinic.example",
+        7,
+        "cw-token-for-tests",
+    )
+    # Unset, they stay off (an empty value must not count as half a configuration).
+    handoff = _service_settings(_resolved_compose(tmp_path, **REQUIRED), "actions").handoff
+    assert handoff.email is None and handoff.chatwoot is None
+    assert "actions-egress" in compose["services"]["actions"]["networks"]
+
+
+def test_staff_console_runs_from_the_same_image_published_on_loopback_only():
+    compose = _compose()
+    console, actions = compose["services"]["console"], compose["services"]["actions"]
+    assert console["command"] == ["python", "-m", "bot.console.server"]
+    assert (console["image"], console["build"]) == (actions["image"], actions["build"]), "one image for every assistant service"
+    for key in ["restart", "logging", "cap_drop", "security_opt"]:
+        assert console[key] == actions[key], key
+    assert console["environment"]["CONSOLE_HOST"] == "0.0.0.0" and console["environment"]["CONSOLE_PORT"] == "5006"
+    assert all(port.startswith("127.0.0.1:") and port.endswith(":5006") for port in console["ports"]), console["ports"]
+    assert not set(console["networks"]) & set(compose["services"]["nginx"]["networks"]), "the console must not be behind the public nginx"
+    assert "backend" in console["networks"]
+    assert "http://127.0.0.1:5006/login" in " ".join(console["healthcheck"]["test"])
+    assert "5006" not in NGINX_CONF.read_text() and "console" not in NGINX_CONF.read_text(), "nginx serves the public chat host only"
+
+
+def test_staff_console_reads_the_databases_the_servers_write(tmp_path):
+    """Handoffs from the action server, conversations from the Rasa servers: the console must open the same ones."""
+    compose = _resolved_compose(tmp_path, **REQUIRED, CONSOLE_HTTPS="true", CLINIC_TIMEZONE="America/Edmonton")
+    console, actions, rasa = (_service_settings(compose, name) for name in ["console", "actions", "rasa1"])
+    assert console.stores.production
+    assert console.stores.handoff_database_url() == actions.stores.handoff_database_url()
+    assert console.stores.tracker_database_url() == rasa.stores.tracker_database_url()
+    assert "pg-secret-for-tests" in console.stores.handoff_database_url()
+    assert (console.console.host, console.console.port, console.console.https) == ("0.0.0.0", 5006, True)
+    assert console.console.timezone == "America/Edmonton"
+    published = compose["services"]["console"]["ports"]
+    # docker-compose 1.x prints "127.0.0.1:5006:5006/tcp", docker compose 2.x a mapping.
+    bound = [
+        (p["host_ip"], int(p["target"])) if isinstance(p, dict) else (p.split(":")[0], int(p.split(":")[2].split("/")[0]))
+        for p in published
+    ]
+    assert bound == [("127.0.0.1", 5006)], published
+    secrets = {k for k in compose["services"]["console"]["environment"] if SECRET_NAME.search(k)}
+    assert secrets == {"POSTGRES_PASSWORD"}, "the console sends nothing: it needs no other secret"
+
+
 def test_only_nginx_publishes_a_port_and_the_stores_and_actions_are_internal():
     compose = _compose()
     services, networks = compose["services"], compose["networks"]
     for name in NOT_PUBLISHED:
         assert "ports" not in services[name], f"{name} must not publish a port"
+    for name, service in services.items():
+        if name != "nginx":
+            assert all(str(port).startswith("127.0.0.1:") for port in service.get("ports", [])), f"{name}: loopback only"
     assert services["nginx"]["ports"]
     assert networks["backend"]["internal"] is True
     for name in ["postgres", "redis"]:
@@ -418,6 +521,26 @@ def test_helm_values_take_every_secret_from_a_kubernetes_secret():
     for item in values["extraEnv"] + values["rasa-action-server"]["extraEnv"]:
         if SECRET_NAME.search(item["name"]):
             assert "value" not in item and "secretKeyRef" in item["valueFrom"], item["name"]
+
+
+def test_helm_console_values_run_the_console_from_the_same_image_without_an_ingress():
+    values, console = _helm(), yaml.safe_load(HELM_CONSOLE_VALUES.read_text())
+    assert set(console) <= CHART_KEYS, set(console) - CHART_KEYS
+    assert (console["registry"], console["image"]) == (values["registry"], values["image"]), "keep console-values.yaml in step"
+    assert [*console["command"], *console["args"]] == ["python", "-m", "bot.console.server"]
+    assert console["applicationSettings"]["port"] == 5006
+    assert console["ingress"]["enabled"] is False and console["service"]["type"] == "ClusterIP"
+    assert console["livenessProbe"]["httpGet"]["path"] == console["readinessProbe"]["httpGet"]["path"] == "/login"
+    env = {item["name"]: item for item in console["extraEnv"]}
+    assert env["CONSOLE_HOST"]["value"] == "0.0.0.0" and env["CONSOLE_PORT"]["value"] == "5006"
+    assert env["STORES"]["value"] == "production"
+    rasa_env = {item["name"]: item for item in values["extraEnv"]}
+    for name in ["POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"]:
+        assert env[name] == rasa_env[name], f"{name}: the console must open the Rasa servers' database"
+    for item in console["extraEnv"]:
+        if SECRET_NAME.search(item["name"]):
+            assert "value" not in item and "secretKeyRef" in item["valueFrom"], item["name"]
+    assert console["securityContext"] == values["securityContext"] and console["podSecurityContext"] == values["podSecurityContext"]
 
 
 def test_helm_values_make_socketio_sticky_and_size_the_servers():
