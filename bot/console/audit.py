@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -133,15 +134,7 @@ class AuditLog:
         at: datetime | None = None,
     ) -> None:
         """Add an entry; with ``conn``, inside that transaction (so it commits with the change it records)."""
-        values = {
-            "at": at or utcnow(),
-            "staff_id": actor.id,
-            "staff": (actor.name or "")[:64] or None,
-            "action": action[:32],
-            "record_id": record_id,
-            "client": (actor.client or "")[:64] or None,
-            "detail": detail[:MAX_DETAIL] or None,
-        }
+        values = _row(action, actor, record_id, detail, at or utcnow())
         self.tables.ensure()
         if conn is not None:
             conn.execute(insert(audit_log).values(**values))
@@ -154,18 +147,7 @@ class AuditLog:
         if not record_ids:
             return
         at = utcnow()
-        rows = [
-            {
-                "at": at,
-                "staff_id": actor.id,
-                "staff": (actor.name or "")[:64] or None,
-                "action": action[:32],
-                "record_id": record_id,
-                "client": (actor.client or "")[:64] or None,
-                "detail": detail[:MAX_DETAIL] or None,
-            }
-            for record_id in record_ids
-        ]
+        rows = [_row(action, actor, record_id, detail, at) for record_id in record_ids]
         self.tables.ensure()
         with self.engine.begin() as conn:
             conn.execute(insert(audit_log), rows)
@@ -204,3 +186,16 @@ class AuditLog:
     def history(self, record_id: str) -> list[AuditEntry]:
         """What staff changed on a record (status and note changes), oldest first."""
         return list(reversed(self.find(record_id=record_id, actions=(STATUS_CHANGE, NOTE_CHANGE), limit=1000)))
+
+
+def _row(action: str, actor: Actor, record_id: str | None, detail: str, at: datetime) -> dict[str, Any]:
+    """One audit entry's columns, cut to their widths (one home for append and append_many)."""
+    return {
+        "at": at,
+        "staff_id": actor.id,
+        "staff": (actor.name or "")[:64] or None,
+        "action": action[:32],
+        "record_id": record_id,
+        "client": (actor.client or "")[:64] or None,
+        "detail": detail[:MAX_DETAIL] or None,
+    }
