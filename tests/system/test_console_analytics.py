@@ -45,7 +45,7 @@ def test_insights_count_conversations_rates_topics_and_channels(console: Console
     assert "50.0% answers rated helpful (1 of 2 ratings)" in text
     assert "What is dry needling? 2" in text  # topic titles from the content, with counts
     assert "Website chat 3" in text and "SMS 2" in text and "Telegram 1" in text
-    assert "swim" not in page.text.lower() and "555" not in page.text  # counts only: no visitor's words
+    assert "swim" not in page.text.lower() and "0188" not in text  # counts only: no visitor's words
     assert '<script src="/static/chart.umd.min.js"' in page.text and 'id="chart-data"' in page.text
     chart = http.get(f"{console.url}/static/chart.umd.min.js", timeout=10)
     assert chart.status_code == 200 and "Chart" in chart.text[:2000]
@@ -75,7 +75,8 @@ def test_unanswered_questions_are_grouped_by_meaning_with_counts_and_examples(co
     hurt = next(g for g in groups if "Does it hurt?" in g)
     assert "Marked unhelpful: 1" in hurt and f"Answer given: {topic_label('ask_does_it_hurt')}" in hurt
     price = next(g for g in groups if "price" in g)
-    assert "Not understood: 1" in price and "[number]" in price and "555" not in page.text  # contact details masked
+    assert "Not understood: 1" in price and "[number]" in price  # contact details masked...
+    assert "555-0188" not in page.text and "5550188" not in page.text and "0188" not in text_of(page.text)  # ...everywhere
     assert "What is dry needling?" not in page.text  # answered questions are not listed
     entry = console.services.audit.find(action=audit.UNANSWERED_VIEW, staff="clin")[0]
     assert "swim" not in (entry.detail or "") and "questions=" in (entry.detail or "")
