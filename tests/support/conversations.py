@@ -18,6 +18,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
 
 
 @dataclass
@@ -51,9 +52,25 @@ def events_of(exchanges: Sequence[Exchange], start: float, channel: str) -> list
     return events
 
 
-def write(db: Path, conversations: dict[str, tuple[float, str, Sequence[Exchange]]]) -> dict[str, list[Event]]:
-    """``{sender_id: (start timestamp, channel, exchanges)}`` saved to the SQLite tracker store at ``db``."""
-    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+def tracker_store(db: Path | str) -> SQLTrackerStore:
+    """Rasa's SQL tracker store on a SQLite file (a path) or a PostgreSQL database (a ``postgresql`` URL)."""
+    if isinstance(db, str) and db.startswith("postgresql"):
+        url = make_url(db)
+        return SQLTrackerStore(
+            Domain.empty(),
+            dialect="postgresql",
+            host=url.host,
+            port=url.port,
+            db=url.database,
+            username=url.username,
+            password=url.password,
+        )
+    return SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+
+
+def write(db: Path | str, conversations: dict[str, tuple[float, str, Sequence[Exchange]]]) -> dict[str, list[Event]]:
+    """``{sender_id: (start timestamp, channel, exchanges)}`` saved to the tracker store at ``db`` (see ``tracker_store``)."""
+    store = tracker_store(db)
     saved: dict[str, list[Event]] = {}
     try:
         for sender, (start, channel, exchanges) in conversations.items():
@@ -71,7 +88,7 @@ def hours_ago(hours: float) -> float:
     return time.time() - hours * 3600
 
 
-def sample(db: Path) -> dict[str, list[Event]]:
+def sample(db: Path | str) -> dict[str, list[Event]]:
     """A week of fictional conversations: answers, paraphrases of two uncovered questions, a fallback with a
     phone number in it, an urgent disclosure and a handoff, on three channels."""
     what, safe, hurt = "ask_what_is_dry_needling", "ask_is_it_safe", "ask_does_it_hurt"
