@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from bot import PROJECT_ROOT
-from bot.config import Settings, load_settings
+from bot.config import Settings, SettingsError, load_settings
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -521,6 +521,99 @@ def test_helm_values_take_every_secret_from_a_kubernetes_secret():
     for item in values["extraEnv"] + values["rasa-action-server"]["extraEnv"]:
         if SECRET_NAME.search(item["name"]):
             assert "value" not in item and "secretKeyRef" in item["valueFrom"], item["name"]
+
+
+HELM_SECRET, HELM_CONFIG = "dry-needling-assistant-secrets", "dry-needling-assistant-config"
+# Settings compose passes that a Helm release does without, and why.
+NOT_IN_HELM = {
+    "ACTION_SERVER_URL": "set by the rasa chart itself",
+    "RETENTION_DAYS": "read by the retention command (its CronJob), not by a server",
+    "SANIC_HOST": "rasa-sdk listens on 0.0.0.0 unless told otherwise; the Service is ClusterIP",
+    "REDIS_HOST": "conversation locks: the Rasa servers only",
+    "REDIS_PORT": "conversation locks: the Rasa servers only",
+    "REDIS_PASSWORD": "conversation locks: the Rasa servers only",
+    "REDIS_DB": "conversation locks: the Rasa servers only",
+}
+
+
+def _kubernetes_env(items: list[dict], secret: dict[str, str], config: dict[str, str]) -> dict[str, str]:
+    """The environment Kubernetes gives a container with these ``env`` items, from the Secret's and the ConfigMap's data."""
+    env: dict[str, str] = {}
+    for item in items:
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+            continue
+        ref = item["valueFrom"]
+        source, key_ref = (secret, ref["secretKeyRef"]) if "secretKeyRef" in ref else (config, ref["configMapKeyRef"])
+        assert key_ref["name"] == (HELM_SECRET if source is secret else HELM_CONFIG), item["name"]
+        if key_ref["key"] in source:
+            env[item["name"]] = source[key_ref["key"]]
+        else:  # a missing key that is not optional keeps the pod from starting (CreateContainerConfigError)
+            assert key_ref.get("optional") is True, f"{item['name']}: {key_ref['key']} missing from {key_ref['name']}"
+    return env
+
+
+@pytest.mark.parametrize(
+    ("service", "release"),
+    [("rasa1", "rasa"), ("actions", "rasa-action-server"), ("console", "staff-console")],
+)
+def test_helm_passes_each_server_the_settings_compose_passes(service, release):
+    """A setting added to docker-compose.yml for a server must reach the same server on Kubernetes."""
+    values = _helm()
+    items = {
+        "rasa": values["extraEnv"],
+        "rasa-action-server": values["rasa-action-server"]["extraEnv"],
+        "staff-console": yaml.safe_load(HELM_CONSOLE_VALUES.read_text())["extraEnv"],
+    }[release]
+    missing = set(_compose()["services"][service]["environment"]) - {item["name"] for item in items} - set(NOT_IN_HELM)
+    assert not missing, f"{release} lacks {sorted(missing)}"
+
+
+def test_helm_action_server_gets_the_handoff_notification_settings():
+    """E-mail and Chatwoot are sent by the action server: from the ConfigMap and the Secret, as compose passes them."""
+    items = _helm()["rasa-action-server"]["extraEnv"]
+    secret = {
+        "POSTGRES_PASSWORD": "pg-secret-for-tests",
+        "SMTP_PASSWORD": "smtp-secret-for-tests",
+        "CHATWOOT_API_TOKEN": "cw-token-for-tests",
+    }
+    config = {
+        "HANDOFF_EMAIL_TO": "frontdesk@clinic.example",
+        "HANDOFF_EMAIL_FROM": "assistant@clinic.example",
+        "SMTP_HOST": "smtp.clinic.example",
+        "SMTP_PORT": "2525",
+        "SMTP_SECURITY": "ssl",
+        "SMTP_USER": "assistant",
+        "CONSOLE_URL": "https://console.clinic.example/",
+        "CLINIC_TIMEZONE": "America/Toronto",
+        "CHATWOOT_URL": "https://chat.clinic.example",
+        "CHATWOOT_ACCOUNT_ID": "3",
+        "CHATWOOT_INBOX_ID": "7",
+    }
+    handoff = load_settings(_kubernetes_env(items, secret, config)).handoff
+    assert handoff.email is not None and handoff.chatwoot is not None
+    email = handoff.email
+    assert (email.host, email.port, email.security, email.user, email.password) == (
+        "smtp.clinic.example",
+        2525,
+        "ssl",
+        "assistant",
+        "smtp-secret-for-tests",
+    )
+    assert (email.recipients, email.sender) == (("frontdesk@clinic.example",), "assistant@clinic.example")
+    assert (email.console_url, email.timezone) == ("https://console.clinic.example/", "America/Toronto")
+    assert (handoff.chatwoot.url, handoff.chatwoot.account_id, handoff.chatwoot.inbox_id, handoff.chatwoot.api_token) == (
+        "https://chat.clinic.example",
+        3,
+        7,
+        "cw-token-for-tests",
+    )
+    # The password and the token are read from the Secret only: put in the ConfigMap, they are missing.
+    with pytest.raises(SettingsError, match="SMTP_PASSWORD"):
+        load_settings(_kubernetes_env(items, {"POSTGRES_PASSWORD": "x"}, config | secret))
+    # Neither configured: the pod starts (every key optional) and both stay off.
+    handoff = load_settings(_kubernetes_env(items, {"POSTGRES_PASSWORD": "x"}, {})).handoff
+    assert handoff.email is None and handoff.chatwoot is None
 
 
 def test_helm_console_values_run_the_console_from_the_same_image_without_an_ingress():
