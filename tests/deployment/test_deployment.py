@@ -266,6 +266,16 @@ def test_staff_console_reads_the_databases_the_servers_write(tmp_path):
     assert secrets == {"POSTGRES_PASSWORD"}, "the console sends nothing: it needs no other secret"
 
 
+def test_the_documented_retention_job_runs_with_both_periods_from_env(tmp_path):
+    """The cron line in SECURITY.md and docs/deployment.md runs retention in a service that gets RETENTION_DAYS and AUDIT_RETENTION_DAYS."""
+    compose = _resolved_compose(tmp_path, **REQUIRED, RETENTION_DAYS="45", AUDIT_RETENTION_DAYS="3000")
+    docs = (PROJECT_ROOT / "SECURITY.md").read_text() + (PROJECT_ROOT / "docs" / "deployment.md").read_text()
+    services = set(re.findall(r"docker compose run --rm --no-deps (\w+) python -m bot\.persistence\.retention", docs))
+    assert services == {"console"}, services
+    settings = _service_settings(compose, "console")
+    assert (settings.retention_days, settings.audit_retention_days) == (45, 3000)
+
+
 def test_only_nginx_publishes_a_port_and_the_stores_and_actions_are_internal():
     compose = _compose()
     services, networks = compose["services"], compose["networks"]
