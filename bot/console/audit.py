@@ -8,18 +8,22 @@ is kept longer than the records (``AUDIT_RETENTION_DAYS``, default 6 years; dele
 retention command, ``bot/persistence/retention.py``).
 
 Append-only: this module only appends and reads, the console has no way to change an entry, and
-the database refuses any UPDATE of the table (a trigger, on SQLite and PostgreSQL).
+the database refuses any UPDATE of the table (a trigger, on SQLite and PostgreSQL). Tamper-evident:
+each entry is linked to the one before it by a SHA-256 hash chain (``audit_chain.py``), checked by
+``python -m bot.console.cli audit verify``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
+from bot.console import audit_chain
 from bot.console.storage import Tables, utcnow
 from bot.handoff.store import UTCDateTime
 
@@ -41,6 +45,7 @@ AUDIT_VIEW = "audit_view"
 INSIGHTS_VIEW = "insights_view"
 UNANSWERED_VIEW = "unanswered_view"
 UNANSWERED_HANDLED = "unanswered_handled"
+AUDIT_RETENTION = audit_chain.RETENTION_ACTION  # the retention command deleted the oldest entries
 ACTIONS = (
     LOGIN,
     LOGIN_FAILED,
@@ -59,6 +64,7 @@ ACTIONS = (
     INSIGHTS_VIEW,
     UNANSWERED_VIEW,
     UNANSWERED_HANDLED,
+    AUDIT_RETENTION,
 )
 MAX_DETAIL = 500
 APPEND_ONLY_MESSAGE = "the audit log is append-only"
@@ -75,7 +81,9 @@ audit_log = Table(
     Column("record_id", String(36), index=True),
     Column("client", String(64)),
     Column("detail", String(MAX_DETAIL)),
+    *audit_chain.columns(),
 )
+ENTRY_COLUMNS = [c for c in audit_log.c if c.name not in ("prev_hash", "hash")]  # what an AuditEntry shows
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,20 @@ class AuditEntry:
     record_id: str | None
     client: str | None
     detail: str | None
+
+
+def _prepare(conn: Connection) -> None:
+    """The hash chain's columns on a table from before it, and the append-only trigger."""
+    _chain_columns(conn)
+    _append_only(conn)
+
+
+def _chain_columns(conn: Connection) -> None:
+    """Add ``prev_hash`` and ``hash`` to a log created before the chain (its entries stay without: not verifiable)."""
+    present = {c["name"] for c in inspect(conn).get_columns(audit_log.name)}
+    for column in audit_chain.columns():
+        if column.name not in present:
+            conn.exec_driver_sql(f"ALTER TABLE {audit_log.name} ADD COLUMN {column.name} VARCHAR(64)")
 
 
 def _append_only(conn: Connection) -> None:
@@ -122,7 +144,7 @@ def _append_only(conn: Connection) -> None:
 class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.tables = Tables(engine, metadata, after=_append_only)
+        self.tables = Tables(engine, metadata, after=_prepare)
 
     def append(
         self,
@@ -134,23 +156,20 @@ class AuditLog:
         at: datetime | None = None,
     ) -> None:
         """Add an entry; with ``conn``, inside that transaction (so it commits with the change it records)."""
-        values = _row(action, actor, record_id, detail, at or utcnow())
         self.tables.ensure()
         if conn is not None:
-            conn.execute(insert(audit_log).values(**values))
+            _insert(conn, action, actor, [record_id], detail, at)
             return
         with self.engine.begin() as own:
-            own.execute(insert(audit_log).values(**values))
+            _insert(own, action, actor, [record_id], detail, at)
 
     def append_many(self, action: str, actor: Actor, record_ids: list[str], detail: str = "") -> None:
         """One entry per record, in one statement (a list or an export shows many records at once)."""
         if not record_ids:
             return
-        at = utcnow()
-        rows = [_row(action, actor, record_id, detail, at) for record_id in record_ids]
         self.tables.ensure()
         with self.engine.begin() as conn:
-            conn.execute(insert(audit_log), rows)
+            _insert(conn, action, actor, list(record_ids), detail)
 
     def find(
         self,
@@ -164,7 +183,7 @@ class AuditLog:
         actions: tuple[str, ...] = (),
     ) -> list[AuditEntry]:
         """Entries newest first matching every filter given; ``before_id`` pages back."""
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        query = select(*ENTRY_COLUMNS).order_by(audit_log.c.id.desc()).limit(limit)
         if staff:
             query = query.where(audit_log.c.staff == staff.strip().lower())
         if action:
@@ -183,9 +202,28 @@ class AuditLog:
         with self.engine.connect() as conn:
             return [AuditEntry(**dict(row)) for row in conn.execute(query).mappings()]
 
+    def verify(self, expect: str | None = None) -> audit_chain.Verification:
+        """Check the hash chain, oldest entry first (streamed: the log may hold years of entries)."""
+        self.tables.ensure()
+        with self.engine.connect() as conn:
+            return audit_chain.verify(_all_rows(conn), expect)
+
     def history(self, record_id: str) -> list[AuditEntry]:
         """What staff changed on a record (status and note changes), oldest first."""
         return list(reversed(self.find(record_id=record_id, actions=(STATUS_CHANGE, NOTE_CHANGE), limit=1000)))
+
+
+def _insert(conn: Connection, action: str, actor: Actor, record_ids: list[str | None], detail: str, at: datetime | None = None) -> None:
+    """Entries linked to the newest one, under the chain's lock (their time taken under it too, so time follows id)."""
+    audit_chain.lock(conn)
+    at = at or utcnow()
+    rows = [_row(action, actor, record_id, detail, at) for record_id in record_ids]
+    conn.execute(insert(audit_log), audit_chain.chain(rows, audit_chain.last_hash(conn, audit_log)))
+
+
+def _all_rows(conn: Connection) -> Iterator[dict[str, Any]]:
+    for row in conn.execution_options(stream_results=True, yield_per=1000).execute(select(audit_log).order_by(audit_log.c.id)).mappings():
+        yield dict(row)
 
 
 def _row(action: str, actor: Actor, record_id: str | None, detail: str, at: datetime) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Staff accounts from the command line (the same database as the handoffs: HANDOFF_DATABASE_URL or STORES).
+"""Staff accounts, and the audit log's hash chain check, from the command line (the handoff database: HANDOFF_DATABASE_URL or STORES).
 
     python -m bot.console.cli staff add NAME --role clinician|front_desk|admin [--role ...] [--password-stdin]
     python -m bot.console.cli staff list
@@ -7,16 +7,19 @@
     python -m bot.console.cli staff disable NAME | enable NAME | unlock NAME
     python -m bot.console.cli staff totp NAME [--off]
     python -m bot.console.cli staff has-admin        # exit 0 when an active admin exists (scripts/start)
+    python -m bot.console.cli audit verify [--expect HASH]   # check the audit log's hash chain
 
 The password is asked twice (not echoed), or read from the first line of stdin with --password-stdin.
 Every change is written to the audit log as ``cli:<operating-system user>``.
-Exit codes: 0 ok, 1 no such account / exists already / no admin, 2 invalid input, 3 database error.
+Exit codes: 0 ok, 1 no such account / exists already / no admin / the audit chain is broken, 2 invalid input,
+3 database error.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -159,12 +162,31 @@ def _has_admin(args: argparse.Namespace, accounts: AccountStore, log: AuditLog) 
     return 0 if count else 1
 
 
+def _verify(args: argparse.Namespace, accounts: AccountStore, log: AuditLog) -> int:
+    """The audit log's hash chain, oldest entry first: where it starts, the head hash to keep elsewhere, the first broken link."""
+    expect = (args.expect or "").strip().lower() or None
+    if expect is not None and not re.fullmatch(r"[0-9a-f]{64}", expect):
+        raise Failed("--expect takes a head hash as printed by this command (64 hex digits)", 2)
+    result = log.verify(expect)
+    print(f"audit log: {result.entries} entries checked; {result.start}")
+    if result.head is not None:
+        print(f"entries #{result.first_id} to #{result.last_id}; head hash {result.head}")
+    if result.problem is not None:
+        print(f"BROKEN: {result.problem}")
+        return 1
+    if result.expected_found is False:
+        print(f"BROKEN: no entry has the hash {expect}: the log was rewritten or cut short since it was recorded")
+        return 1
+    print("chain intact" + (f"; it contains {expect}" if expect else ""))
+    return 0
+
+
 def _roles(roles: frozenset[Role]) -> str:
     return ", ".join(LABELS[r] for r in sorted(roles))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.console.cli", description="Staff accounts of the staff console.")
+    parser = argparse.ArgumentParser(prog="python -m bot.console.cli", description="Staff accounts and the audit log of the staff console.")
     top = parser.add_subparsers(dest="area", required=True)
     staff = top.add_parser("staff", help="staff accounts").add_subparsers(dest="name_", required=True)
     roles_help = "clinician, front_desk or admin (repeat, or comma-separate, for several)"
@@ -197,6 +219,10 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command=_totp)
     p = staff.add_parser("has-admin", help="exit 0 when an active admin account exists, 1 when not")
     p.set_defaults(command=_has_admin)
+    audit_commands = top.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
+    p = audit_commands.add_parser("verify", help="check the audit log's hash chain; exit 1 at the first broken link")
+    p.add_argument("--expect", help="a head hash printed earlier: fail unless the log still contains that entry")
+    p.set_defaults(command=_verify)
     return parser
 
 

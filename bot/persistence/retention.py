@@ -17,8 +17,9 @@ decides the number of days (``--days``, else env ``RETENTION_DAYS``, else 30).
   counted separately and logged as a warning: the clinic must follow up within the window.
 - **The staff console's audit log** (``bot/console/audit.py``, in the handoff database) is kept longer:
   entries older than ``--audit-days`` (else env ``AUDIT_RETENTION_DAYS``, else 2190 days, 6 years) are
-  deleted. It must be kept at least as long as the records it describes, so a shorter audit period than
-  ``--days`` is refused. Its entries hold no health information.
+  deleted (the oldest first, so its hash chain stays verifiable; the deletion is itself logged). It must be
+  kept at least as long as the records it describes, so a shorter audit period than ``--days`` is refused.
+  Its entries hold no health information.
 - **SMS/WhatsApp opt-outs** (``bot/persistence/opt_outs.py``) are never deleted: carriers require
   honouring STOP indefinitely, and they hold only hashed numbers.
 
@@ -49,7 +50,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.config import DEFAULT_AUDIT_RETENTION_DAYS, SettingsError, load_settings, retention_days
 from bot.config import DEFAULT_RETENTION_DAYS as DEFAULT_DAYS
-from bot.console.audit import audit_log
+from bot.console import audit, audit_chain
+from bot.console.audit import Actor, AuditLog, audit_log
+from bot.handoff.cli import operator
 from bot.handoff.outbox import outbox
 from bot.handoff.store import HandoffStore, handoffs
 from bot.persistence import database
@@ -204,21 +207,37 @@ def purge_handoffs(url: str, cutoff: datetime, dry_run: bool = False) -> Handoff
 
 
 def purge_audit_log(url: str, cutoff: datetime, dry_run: bool = False) -> int:
-    """Delete (or count) audit entries made before ``cutoff``; the only way entries ever leave the log."""
+    """Delete (or count) audit entries made before ``cutoff``; the only way entries ever leave the log.
+
+    Only the oldest entries go, up to the first one made after the cutoff, so the hash chain stays whole
+    (``bot/console/audit_chain.py``); an entry naming where the log now starts is appended with the deletion."""
     parsed = _parse_url(url, "handoff")
     if _missing_sqlite_file(parsed):
         return 0
     engine = create_engine(parsed, future=True, hide_parameters=True)
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             if not inspect(conn).has_table(audit_log.name):
                 return 0
+        log = AuditLog(engine)
+        if not dry_run:
+            log.tables.ensure()  # the chain's columns on an older log, before the lock below
+        with engine.begin() as conn:
+            if not dry_run:
+                audit_chain.lock(conn)  # no entry is appended between choosing what to delete and the new first entry
+            first_kept = conn.execute(select(func.min(audit_log.c.id)).where(audit_log.c.at >= cutoff)).scalar()
             old = audit_log.c.at < cutoff
+            if first_kept is not None:
+                old = old & (audit_log.c.id < first_kept)
             if dry_run:
                 return conn.execute(select(func.count()).select_from(audit_log).where(old)).scalar_one()
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA secure_delete = ON")
-            return conn.execute(delete(audit_log).where(old)).rowcount
+            deleted = conn.execute(delete(audit_log).where(old)).rowcount
+            if deleted:
+                detail = audit_chain.retention_detail(deleted, cutoff, first_kept)
+                log.append(audit.AUDIT_RETENTION, Actor(operator(), None, "cli"), detail=detail, conn=conn)
+            return deleted
     except SQLAlchemyError as exc:
         raise RetentionError(_describe_error("audit log (handoff)", parsed, exc)) from exc
     finally:

@@ -30,10 +30,10 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
 
 
 def seed(url: str) -> None:
-    """Handoffs and audit entries 10 days, 40 days, 3 years and 7 years old."""
+    """Handoffs and audit entries 7 years, 3 years, 40 days and 10 days old (a log is written oldest first)."""
     store = HandoffStore(url)
     log = AuditLog(store.engine)
-    for days in (10, 40, 1095, 2555):
+    for days in (2555, 1095, 40, 10):
         record = store.create(f"conv-{days}", "urgent", ["chest_pain"])
         with store.engine.begin() as conn:
             conn.execute(update(handoffs).where(handoffs.c.id == record.id).values(created_at=NOW - timedelta(days=days)))
@@ -42,11 +42,12 @@ def seed(url: str) -> None:
 
 
 def ages(url: str) -> tuple[list[int], list[int]]:
-    """How old (days) the remaining handoffs and audit entries are."""
+    """How old (days) the remaining handoffs and audit entries are (not counting the entries retention adds)."""
     engine = create_engine(url, future=True)
     with engine.connect() as conn:
         records = [(NOW - at).days for at in conn.execute(select(handoffs.c.created_at)).scalars()]
-        entries = [(NOW - at).days for at in conn.execute(select(audit_log.c.at)).scalars()]
+        kept = select(audit_log.c.at).where(audit_log.c.action != audit.AUDIT_RETENTION)
+        entries = [(NOW - at).days for at in conn.execute(kept).scalars()]
     engine.dispose()
     return sorted(records), sorted(entries)
 
@@ -64,6 +65,13 @@ def test_the_audit_log_outlives_the_records_it_describes(env: dict[str, str]) ->
 
     shorter = retention.run(30, env | {"AUDIT_RETENTION_DAYS": "365"}, now=NOW)
     assert shorter.audit_entries == 1 and ages(env["HANDOFF_DATABASE_URL"]) == ([10], [10, 40])
+    engine = create_engine(env["HANDOFF_DATABASE_URL"], future=True)
+    deletions = AuditLog(engine).find(action=audit.AUDIT_RETENTION)
+    assert [e.detail.split(";")[0] for e in deletions if e.detail] == [
+        "1 entries made before " + f"{NOW - timedelta(days=d):%Y-%m-%d %H:%M:%S}Z deleted" for d in (365, 2190)
+    ]
+    assert AuditLog(engine).verify().ok  # the chain still verifies from the oldest entry kept
+    engine.dispose()
 
 
 def test_the_command_honours_the_setting_and_refuses_a_shorter_audit_period(env: dict[str, str]) -> None:
