@@ -168,12 +168,13 @@ def _verify(args: argparse.Namespace, accounts: AccountStore, log: AuditLog) -> 
     if expect is not None and not re.fullmatch(r"[0-9a-f]{64}", expect):
         raise Failed("--expect takes a head hash as printed by this command (64 hex digits)", 2)
     result = log.verify(expect)
+    if result.problem is not None:
+        print(f"audit log: {result.entries} entries read up to the first broken link")
+        print(f"BROKEN: {result.problem}")
+        return 1
     print(f"audit log: {result.entries} entries checked; {result.start}")
     if result.head is not None:
         print(f"entries #{result.first_id} to #{result.last_id}; head hash {result.head}")
-    if result.problem is not None:
-        print(f"BROKEN: {result.problem}")
-        return 1
     if result.expected_found is False:
         print(f"BROKEN: no entry has the hash {expect}: the log was rewritten or cut short since it was recorded")
         return 1
