@@ -125,7 +125,25 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     """Token patterns for a young child: "my 6 year old", "my son is 8", "my daughter (7)"."""
     ages = [str(n) for n in range(1, max_age + 1)] + _NUMBER_WORDS[:max_age]
     ages += [f"{n}yo" for n in range(1, max_age + 1)] + [f"{n}y" for n in range(1, max_age + 1)]
-    relatives = ["son", "daughter", "kid", "child", "boy", "girl", "little", "youngest", "oldest"]
+    relatives = [
+        "son",
+        "daughter",
+        "kid",
+        "child",
+        "boy",
+        "girl",
+        "little",
+        "youngest",
+        "oldest",
+        "grandson",
+        "granddaughter",
+        "nephew",
+        "niece",
+        "twins",
+        "stepson",
+        "stepdaughter",
+        "anak",
+    ]
     age = {"LOWER": {"IN": ages}}
     year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
     pronoun = {"LOWER": {"IN": ["she's", "he's", "shes", "hes", "she", "he"]}}
@@ -148,12 +166,12 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
             {"LOWER": {"IN": ["year", "years", "yr", "yrs", "y"]}},
             {"LOWER": {"IN": ["old", "-"]}},
         ],
-        [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
+        [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}, not_a_child_age],
         [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
         [
             {"LOWER": "my"},
             {"LOWER": {"IN": relatives}},
-            {"LOWER": {"IN": ["is", "who", "'s", "(", ","]}, "OP": "?"},
+            {"LOWER": {"IN": ["is", "who", "'s", "(", ",", "has", "have", "having"]}, "OP": "?"},
             {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"},
             age,
         ],
@@ -184,7 +202,7 @@ def _phrases(words) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b") if alternatives else re.compile(r"(?!x)x")
 
 
-def _context_rules(path: Path = CONTEXT, red_flags: tuple[str, ...] = ()) -> tuple[list[ConTextRule], set[str]]:
+def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     rules: list[ConTextRule] = []
     for role, category in _CATEGORY.items():
@@ -197,8 +215,8 @@ def _context_rules(path: Path = CONTEXT, red_flags: tuple[str, ...] = ()) -> tup
                         category,
                         direction=_DIRECTION[entry.get("direction", "forward")],
                         max_scope=entry.get("scope"),
-                        # Habitual cues ("every time") describe a condition, not a past symptom.
-                        excluded_types={k.upper() for k in red_flags} if entry.get("conditions_only") else None,
+                        # A cue for some groups only (``only``): habitual occasions ("at blood tests") and needle phobia.
+                        allowed_types={str(k).upper() for k in entry["only"]} if entry.get("only") else None,
                     )
                 )
     for cue in raw.get("pseudo") or []:
@@ -343,6 +361,8 @@ class ConditionDetector:
         self.harmless = load_groups(HARMLESS, kind="harmless") if HARMLESS.exists() else {}
         raw = yaml.safe_load(CONTEXT.read_text(encoding="utf-8"))
         self.self_patient = _phrases(raw.get("self_patient") or [])
+        self.taken_now = _phrases(raw.get("taken_now") or [])
+        self.self_reference = _phrases(raw.get("self_reference") or [])
         needle = raw.get("treatment_needle") or {}
         self.treatment_before = {str(w).lower() for w in needle.get("before") or []}
         self.treatment_after = _phrases(needle.get("after") or [])
@@ -364,10 +384,15 @@ class ConditionDetector:
                 rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
             for n, near in enumerate(group.near):
                 rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near)]
+            rules += [TargetRule(f"{group.key} pattern {n}", group.key, pattern=list(p)) for n, p in enumerate(group.patterns)]
         matcher.add(rules)
-        context: Any = self.nlp.add_pipe("medspacy_context")
-        cue_rules, self.first_person = _context_rules(red_flags=tuple(k for k, g in self.groups.items() if g.kind == "red_flag"))
-        context.add(cue_rules)
+        # medspaCy's default cues, except those our lexicon gives another meaning ("resolved" is a resolution here,
+        # not a negation that reaches only forward), then ours.
+        context: Any = self.nlp.add_pipe("medspacy_context", config={"rules": None})
+        cue_rules, self.first_person = _context_rules()
+        ours = {rule.literal.lower() for rule in cue_rules}
+        defaults = [rule for rule in ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH) if rule.literal.lower() not in ours]
+        context.add(defaults + cue_rules)
         self.question_openers = question_words() | _QUESTION_OPENERS_EXTRA
         vocabulary = {word for group in self.groups.values() for term in group.terms for word in term.split()}
         self.speller = Speller(vocabulary, load_common_words(Path(spacy_path)))
@@ -388,7 +413,8 @@ class ConditionDetector:
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
             return "negated"
         if "CURRENT" not in categories and (
-            "RESOLVED" in categories or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic)
+            "RESOLVED" in categories
+            or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic and not self._taken_now(span))
         ):
             return "historical"
         # Booking for someone makes them the patient for the whole message ("can I book for my dad? he has..."),
@@ -398,27 +424,37 @@ class ConditionDetector:
             return "other_person"  # "I work in a dementia unit": the people the visitor works with
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
             return "other_person"
+        # "My husband has bad eczema, but I'm the one booked in": the visitor said they are the patient.
+        if "FAMILY" in categories and not booked_earlier and self.says_self_patient(span.doc):
+            return "other_person"
         # "my little one is 5, can she wait while I get needled?": the visitor said they are the patient.
         if group.patient_even_if_family and not booked_for and self.says_self_patient(span.doc):
             return "other_person"
+        # "do you needle people on coumadin? asking for myself": the visitor places themselves in the question.
+        places_self = bool(self.self_reference.search(span.doc.text.lower()))
         if "HYPOTHETICAL" in categories:
             # "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child.
-            return "patient" if self._asks_about_own_child(span, group) else "hypothetical"
+            return "patient" if places_self or self._asks_about_own_child(span, group) else "hypothetical"
         if booked_for and "FAMILY" in categories:
             return "patient"  # "he's on eliquis, is that ok?" about the person booked for: not a general question
         if not self._has_first_person(span.sent):
             if "GENERIC" in categories:
-                return "patient" if self._asks_about_own_child(span, group) else "hypothetical"
+                return "patient" if places_self or self._asks_about_own_child(span, group) else "hypothetical"
             # A question with no "I/my" is a general question ("dry needling low bone density safe?"),
             # unless the condition opens the sentence as a fragment ("on thinners, will that matter?")
             # or is marked as current ("currently on plavix, ok?").
             if self._is_question(span.sent) and not self._opens_sentence(span) and "CURRENT" not in categories:
                 # "is it normal to be this out of breath?? had my back needled this afternoon": a red flag asked about
                 # in a question, in a message about the visitor's own session now, is theirs.
-                if group.kind == "red_flag" and self._about_own_session_now(span.doc):
+                if (group.kind == "red_flag" and self._about_own_session_now(span.doc)) or places_self:
                     return "patient"
                 return "hypothetical"
         return "patient"
+
+    def _taken_now(self, span) -> bool:
+        """A medicine taken now, named right after "I'm on", "she takes" ("I'm on xarelto since my clot last year")."""
+        before = span.doc[max(span.sent.start, span.start - 5) : span.start].text.lower()
+        return bool(self.taken_now.search(before))
 
     def _is_question(self, sentence) -> bool:
         """Ends with "?", or opens with a question word followed by its subject ("can I", "is it", "what if"):

@@ -17,7 +17,7 @@ HANDOFF = [
     ("im on eliquis, will i bruise more?", {"blood_thinners"}),
     ("I take Xarelto every morning", {"blood_thinners"}),
     ("currently on plavix, is that ok?", {"blood_thinners"}),
-    ("I inject enoxaparin after my surgery", {"blood_thinners"}),
+    ("I inject enoxaparin after my surgery", {"blood_thinners", "recent_surgery"}),
     ("I'm taking pradaxa for afib", {"blood_thinners"}),
     ("i take a baby aspirin every day", {"blood_thinners"}),
     ("I'm on heparin right now", {"blood_thinners"}),
@@ -74,6 +74,23 @@ HANDOFF = [
     ("Im insulin dependent", {"diabetes"}),
     ("i faint when i see needles honestly", {"needle_phobia"}),
     ("can my 10yo have it for her sore calves", {"child_patient"}),
+    # Pregnancy by its weeks or trimester, without the word (issue #10, development sets 3 and 4).
+    ("im 11 weeks and my hips ache, can i come in", {"pregnancy"}),
+    ("at 30wks now, is needling still an option", {"pregnancy"}),
+    ("had our 20 week scan yesterday, all fine, but my neck is stiff", {"pregnancy"}),
+    ("2nd tri and my upper back is so tight", {"pregnancy"}),
+    ("guess what, we're expecting! can i still keep my booking?", {"pregnancy"}),
+    # A young child by school year or "has N years".
+    ("my daughter is in grade 1 and her calves are tight", {"child_patient"}),
+    ("my son have 6 years and his knee hurts from football", {"child_patient"}),
+    # An operation in the last weeks.
+    ("had my ACL reconstruction 5 weeks ago, can you needle my quad", {"recent_surgery"}),
+    ("im 6 weeks post-op from my shoulder and 3 weeks into physio", {"recent_surgery"}),  # weeks after, not a pregnancy
+    # A medicine taken now with a past event after it; a greeting is not a relative; a visitor in their own question.
+    ("im on rivaroxaban since my clot last spring", {"blood_thinners"}),
+    ("hi brother, I take warfarin, is needling ok", {"blood_thinners"}),
+    ("do you treat people on clopidogrel? asking for myself", {"blood_thinners"}),
+    ("I'm 36 weeks pregnant and the midwife at the hospital suggested physio", {"pregnancy"}),
 ]
 
 NO_HANDOFF = [
@@ -143,6 +160,13 @@ NO_HANDOFF = [
     ("is it ok for kids with hemophilia", set()),
     ("i don't have any neurological conditions", set()),
     ("my girlfriend takes clopidogrel", set()),
+    # A strain's grade, a teacher's class, a visitor who said they are the patient.
+    ("i have a grade 2 calf tear from netball", set()),
+    ("i teach year 3 and my back hurts from the small chairs", set()),
+    ("my wife has psoriasis but i'm the one booked in, for my knee", set()),
+    ("i had knee surgery in 2015, fully healed", set()),
+    ("my 4pm appointment, can i move it", set()),
+    ("my covid test came back negative, can i still come", set()),
 ]
 
 CASES = HANDOFF + NO_HANDOFF
