@@ -10,6 +10,7 @@ mentions lead to a clinician handoff.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -46,6 +47,9 @@ _CATEGORY = {
 _DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
 # Besides the question words: openers of a question without its verb ("any risks if...", "safe with...").
 _QUESTION_OPENERS_EXTRA = {"any", "safe"}
+# An auxiliary opening a sentence asks, whatever follows ("do blood thinners matter?"); "can"/"could" do not
+# always ("can barely talk"), so they need a subject after them (_QUESTION_SUBJECTS).
+_AUXILIARIES = {"do", "does", "did", "is", "are", "should", "would", "will"}
 _QUESTION_SUBJECTS = {
     "i",
     "you",
@@ -119,6 +123,11 @@ class Mention:
     start: int
     end: int
     role: str
+    source: str = "lexicon"  # or "learned": a sentence the condition-topic detector read (bot/safety/condition_topics.py)
+
+
+# Sentences in, for each its most likely condition group (None: none, or not surely): the learned reader's answer.
+TopicReader = Callable[[list[str]], Sequence[str | None]]
 
 
 def _age_patterns(max_age: int) -> list[list[dict]]:
@@ -159,6 +168,8 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     return [
         age_only,
         [{"LOWER": {"IN": ["aged", "age"]}}, age, not_a_child_age],
+        # "do you treat 5 yr olds?", "for 6 year olds" (not "my tattoo is 8 years old")
+        [age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "olds"}],
         # "our 8 year old", "for a 6 year old"
         [
             {"LOWER": {"IN": ["our", "a", "an"]}},
@@ -171,7 +182,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         [
             {"LOWER": "my"},
             {"LOWER": {"IN": relatives}},
-            {"LOWER": {"IN": ["is", "who", "'s", "(", ",", "has", "have", "having"]}, "OP": "?"},
+            {"LOWER": {"IN": ["is", "who", "'s", "(", ",", "has", "have", "having", "are"]}, "OP": "?"},
             {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"},
             age,
         ],
@@ -309,6 +320,12 @@ def _negated_inside(span) -> bool:
 _ENDINGS = {"stop", "settle", "pass", "go", "ease", "clear", "improve", "let", "heal", "calm", "wear", "fade", "shift"}
 
 
+def _dated_message(doc) -> bool:
+    """A past cue or a distant year anywhere in the message, and nothing saying now."""
+    categories = {m.category for m in doc._.context_graph.modifiers}
+    return "CURRENT" not in categories and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago_in(doc))
+
+
 def _resolved_in(doc) -> bool:
     categories = {m.category for m in doc._.context_graph.modifiers}
     return "RESOLVED" in categories and "CURRENT" not in categories
@@ -390,8 +407,13 @@ class ConditionDetector:
         # not a negation that reaches only forward), then ours.
         context: Any = self.nlp.add_pipe("medspacy_context", config={"rules": None})
         cue_rules, self.first_person = _context_rules()
-        ours = {rule.literal.lower() for rule in cue_rules}
-        defaults = [rule for rule in ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH) if rule.literal.lower() not in ours]
+        ours = {(rule.literal.lower(), rule.category) for rule in cue_rules}
+        redefined = {literal for literal, _ in ours}
+        defaults = [
+            rule
+            for rule in ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
+            if rule.literal.lower() not in redefined or (rule.literal.lower(), rule.category) in ours
+        ]
         context.add(defaults + cue_rules)
         self.question_openers = question_words() | _QUESTION_OPENERS_EXTRA
         vocabulary = {word for group in self.groups.values() for term in group.terms for word in term.split()}
@@ -410,11 +432,14 @@ class ConditionDetector:
             for m in span._.modifiers
             if (m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end) and not _numbered(m, span.doc)
         }
+        if span[0].lower_ in ("i", "im", "i'm", "i’m"):
+            categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
             return "negated"
         if "CURRENT" not in categories and (
             "RESOLVED" in categories
             or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic and not self._taken_now(span))
+            or (group.dated_by_message and _dated_message(span.doc))
         ):
             return "historical"
         # Booking for someone makes them the patient for the whole message ("can I book for my dad? he has..."),
@@ -444,6 +469,8 @@ class ConditionDetector:
             # unless the condition opens the sentence as a fragment ("on thinners, will that matter?")
             # or is marked as current ("currently on plavix, ok?").
             if self._is_question(span.sent) and not self._opens_sentence(span) and "CURRENT" not in categories:
+                if self._asks_about_own_child(span, group):
+                    return "patient"  # "can a primary school child have it? my son (year 4) has heel pain"
                 # "is it normal to be this out of breath?? had my back needled this afternoon": a red flag asked about
                 # in a question, in a message about the visitor's own session now, is theirs.
                 if (group.kind == "red_flag" and self._about_own_session_now(span.doc)) or places_self:
@@ -464,7 +491,7 @@ class ConditionDetector:
             return True
         if not words or words[0] not in self.question_openers:
             return False
-        return len(words) == 1 or words[0] in _QUESTION_OPENERS_EXTRA or words[1] in _QUESTION_SUBJECTS
+        return len(words) == 1 or words[0] in _QUESTION_OPENERS_EXTRA | _AUXILIARIES or words[1] in _QUESTION_SUBJECTS
 
     @staticmethod
     def _opens_sentence(span) -> bool:
@@ -553,20 +580,64 @@ class ConditionDetector:
         """Red-flag symptoms someone has now (the visitor or anyone they speak for)."""
         return self.analyse(text).red_flags
 
-    def analyse(self, text: str, booked_earlier: bool = False) -> Analysis:
-        """Mentions with roles; ``booked_earlier``: an earlier message of the conversation booked for someone else."""
+    def _sentence_role(self, sentence, group: ConditionGroup, booked_earlier: bool) -> str:
+        """The role of a condition a whole sentence is about (no span to attach cues to): every cue in the sentence
+        counts, whatever its reach, so a learned reading is kept only where nothing says it is not the patient now."""
+        doc = sentence.doc
+        categories = {
+            m.category
+            for m in doc._.context_graph.modifiers
+            if sentence.start <= m.modifier_span[0] < sentence.end and not _numbered(m, doc)
+        }
+        if "NEGATED_EXISTENCE" in categories:
+            return "negated"
+        if "CURRENT" not in categories and ("RESOLVED" in categories or "HISTORICAL" in categories or _long_ago_in(sentence)):
+            return "historical"
+        booked_for = booked_earlier or self.books_for_someone(doc)
+        if "OCCUPATION" in categories and not booked_for:
+            return "other_person"
+        if "FAMILY" in categories and not (booked_for or group.patient_even_if_family):
+            return "other_person"
+        if "FAMILY" in categories and not booked_earlier and self.says_self_patient(doc):
+            return "other_person"
+        places_self = bool(self.self_reference.search(doc.text.lower()))
+        if ("HYPOTHETICAL" in categories or "GENERIC" in categories) and not places_self:
+            return "hypothetical"
+        if not self._has_first_person(sentence) and not booked_for and not places_self and self._is_question(sentence):
+            return "hypothetical"
+        return "patient"
+
+    def _learned_mentions(self, doc, seen: set[str], topics: TopicReader, booked_earlier: bool) -> list[Mention]:
+        """Conditions the lexicon did not see at all, from the learned reading of each sentence, with the sentence's role.
+        A sentence with a phrase the lexicon knows is harmless ("2nd trimester of uni") is not read again, and a child's
+        age is the lexicon's to judge (its age rules), not a reading."""
+        harmless = [e for e in doc.ents if e.label_ in self.harmless]
+        sentences = [s for s in doc.sents if s.text.strip() and not any(s.start <= e.start < s.end for e in harmless)]
+        mentions = []
+        for sentence, group in zip(sentences, topics([s.text for s in sentences]), strict=True):
+            if group and group in self.groups and group not in seen and not self.groups[group].max_child_age:
+                role = self._sentence_role(sentence, self.groups[group], booked_earlier)
+                mentions.append(Mention(group, sentence.text, sentence.start_char, sentence.end_char, role, "learned"))
+                seen.add(group)
+        return mentions
+
+    def analyse(self, text: str, booked_earlier: bool = False, topics: TopicReader | None = None) -> Analysis:
+        """Mentions with roles; ``booked_earlier``: an earlier message of the conversation booked for someone else;
+        ``topics``: the learned condition reader, for conditions in words the lexicon does not hold."""
         doc = self._doc(text)
         ents = [e for e in doc.ents if e.label_ in self.groups]  # harmless phrases are dropped
         ents = [e for e in ents if not (e.label_ == "needle_phobia" and self._treatment_needle(e))]
         ents = [e for e in ents if not (self.groups[e.label_].max_child_age and _a_baby(e))]
-        mentions = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
+        lexicon = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
+        learned = self._learned_mentions(doc, {m.group for m in lexicon}, topics, booked_earlier) if topics is not None else []
+        mentions = lexicon + learned
         conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
         self_patient = self.says_self_patient(doc)
         explained, chronic, long_standing = self._explained(doc, mentions)
         conditions += [c for c in chronic if c not in conditions]
         flags = [
             m.group
-            for m, e in zip(mentions, ents, strict=True)
+            for m, e in zip(lexicon, ents, strict=True)
             if self.groups[m.group].kind == "red_flag"
             and m.group not in explained
             and (m.role == "patient" or (m.role == "other_person" and (not self_patient or _is_current(e))))

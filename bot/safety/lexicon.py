@@ -32,6 +32,7 @@ class ConditionGroup:
     near: tuple[Near, ...] = ()  # word pairs a few words apart ("scared stiff of the needles")
     explained_by: tuple[str, ...] = ()  # red flags: conditions that explain the symptom (numb feet from neuropathy)
     chronic_as: str | None = None  # red flags: the condition months or years of the symptom are (numb for years: neurological)
+    dated_by_message: bool = False  # a distant date or a past cue anywhere in the message makes it history
     patterns: tuple[tuple[dict, ...], ...] = ()  # spaCy token patterns for phrasings with numbers ("I'm 9 weeks", "in year 2")
 
 
@@ -65,6 +66,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             kind=kind,
             explained_by=tuple(str(c) for c in spec.get("explained_by") or ()),
             chronic_as=spec.get("chronic_as"),
+            dated_by_message=bool(spec.get("dated_by_message")),
             patterns=tuple(tuple(dict(token) for token in pattern) for pattern in spec.get("patterns") or ()),
         )
     return groups

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
+from bot.safety.condition_topics import ConditionTopics, get_condition_topics
 from bot.safety.detector import Analysis, ConditionDetector, get_detector
 from bot.safety.learned import LearnedDetector, Prediction, get_learned_detector
 from bot.safety.lexicon import all_groups
@@ -73,13 +74,20 @@ def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, che
 
 
 class SafetyScreen:
-    def __init__(self, detector: ConditionDetector | None = None, learned: LearnedDetector | None = None) -> None:
+    def __init__(
+        self, detector: ConditionDetector | None = None, learned: LearnedDetector | None = None, topics: ConditionTopics | None = None
+    ) -> None:
         self.detector = detector or get_detector()
         self.learned = learned if learned is not None else get_learned_detector()
+        self.topics = topics if topics is not None else get_condition_topics()
+
+    def read_topics(self, sentences: list[str]) -> list[str | None]:
+        """The learned condition reading of each sentence (the detector gives it its role)."""
+        return [topic.group for topic in self.topics.predict(sentences)]
 
     def screen(self, text: str, booked_earlier: bool = False) -> Decision:
         """The decision for one message; ``booked_earlier``: the conversation already booked for someone else."""
-        analysis = self.detector.analyse(text, booked_earlier)
+        analysis = self.detector.analyse(text, booked_earlier, self.read_topics)
         prediction = self.learned.predict([text])[0] if text.strip() else None
         return decide(analysis, prediction, self.learned.urgent_at, self.learned.check_at)
 
@@ -95,7 +103,8 @@ class SafetyScreen:
         predictions = self.learned.predict([s[:2000] for s in sentences])
         kept: list[str] = []
         for sentence, prediction in zip(sentences, predictions, strict=True):
-            decision = decide(self.detector.analyse(sentence), prediction, self.learned.urgent_at, self.learned.check_at)
+            analysis = self.detector.analyse(sentence, topics=self.read_topics)
+            decision = decide(analysis, prediction, self.learned.urgent_at, self.learned.check_at)
             if decision.kind is not None:
                 kept.append(sentence)
         if not kept:
