@@ -280,6 +280,12 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     return rules, {str(w).lower() for w in raw.get("first_person") or []}
 
 
+def family_words(path: Path = CONTEXT) -> frozenset[str]:
+    """The one-word other-person cues ("mum", "daughter", "partner")."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return frozenset(str(w).lower() for entry in raw.get("other_person") or [] for w in entry["cue"] if " " not in str(w))
+
+
 def _books_for_someone(doc) -> bool:
     return any(m.category == "PROXY" for m in doc._.context_graph.modifiers)
 
@@ -317,6 +323,7 @@ def _negated_inside(span) -> bool:
     return False
 
 
+_PRONOUNS = {"he", "she", "they", "him", "her", "his", "hers", "their", "he's", "she's", "they're"}
 _ENDINGS = {"stop", "settle", "pass", "go", "ease", "clear", "improve", "let", "heal", "calm", "wear", "fade", "shift"}
 
 
@@ -378,6 +385,7 @@ class ConditionDetector:
         self.harmless = load_groups(HARMLESS, kind="harmless") if HARMLESS.exists() else {}
         raw = yaml.safe_load(CONTEXT.read_text(encoding="utf-8"))
         self.self_patient = _phrases(raw.get("self_patient") or [])
+        self.family = family_words()
         self.taken_now = _phrases(raw.get("taken_now") or [])
         self.self_reference = _phrases(raw.get("self_reference") or [])
         needle = raw.get("treatment_needle") or {}
@@ -386,6 +394,8 @@ class ConditionDetector:
         self.treatment_past = _phrases(needle.get("past") or [])
         self.aftermath = _phrases(raw.get("aftermath") or [])
         self.long_standing = _phrases(raw.get("long_standing") or [])
+        self.settled = _phrases(raw.get("settled") or [])
+        self.asking_ahead = _phrases(raw.get("asking_ahead") or [])
         body = [str(w).lower() for w in raw.get("body_parts") or []]
         self.their_body = re.compile(r"\b(?:his|her)\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
         self.own_body = re.compile(r"\bmy\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
@@ -434,6 +444,9 @@ class ConditionDetector:
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
+        following = span.doc[span.end : span.end + 1]
+        if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
+            categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
             return "negated"
         if "CURRENT" not in categories and (
@@ -607,6 +620,11 @@ class ConditionDetector:
             return "hypothetical"
         return "patient"
 
+    def _asks_ahead(self, doc) -> bool:
+        """The message asks what to do if something happens, and says nothing is happening now."""
+        current = any(m.category == "CURRENT" for m in doc._.context_graph.modifiers)
+        return not current and bool(self.asking_ahead.search(doc.text.lower()))
+
     def _learned_mentions(self, doc, seen: set[str], topics: TopicReader, booked_earlier: bool) -> list[Mention]:
         """Conditions the lexicon did not see at all, from the learned reading of each sentence, with the sentence's role.
         A sentence with a phrase the lexicon knows is harmless ("2nd trimester of uni") is not read again, and a child's
@@ -656,7 +674,8 @@ class ConditionDetector:
             sorted(ruled_out),
             sorted(explained),
             long_standing,
-            _resolved_in(doc),
+            _resolved_in(doc) or bool(self.settled.search(doc.text.lower())),
+            self._asks_ahead(doc),
         )
 
 
@@ -669,7 +688,8 @@ class Analysis:
     ruled_out: list[str] = field(default_factory=list)  # red-flag groups seen only negated, hypothetical, historical
     explained: list[str] = field(default_factory=list)  # red-flag groups a disclosed condition or a long past explains
     long_standing: bool = False  # months or years, nothing tying it to a session or to now: not a new symptom
-    resolved: bool = False  # a resolution cue and no current-time cue ("it stopped", "fine now"): an over symptom
+    resolved: bool = False  # a resolution cue and no current-time cue ("it stopped", "fine now"), or "breathing normal"
+    asks_ahead: bool = False  # "what do I do if it starts bleeding?": asks about later, nothing happening now
 
 
 @lru_cache(maxsize=1)
