@@ -118,6 +118,10 @@ class SentenceEncoder:
         pooled = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
+    def forget(self) -> None:
+        """Drop the remembered vectors (a benchmark measuring the cost of a first encoding)."""
+        self._recent.clear()
+
     def encode(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
         """Unit-length sentence vectors (rows), in the order of ``texts``.
 

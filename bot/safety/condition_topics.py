@@ -38,6 +38,9 @@ BUILT = PROJECT_ROOT / "build" / "condition-topics.npz"
 NONE = "none"
 MAX_FALSE_TOPIC = 0.01  # of the corpus's ``none`` sentences given a condition, by 5-fold cross-validation
 MIN_THRESHOLD = 0.5
+# A message whose whole reading gives every condition less than this is not read sentence by sentence. Low on
+# purpose: it only saves the sentences' forward passes on messages about nothing of the kind.
+GATE = 0.05
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,13 @@ class ConditionTopics:
             p = float(row[best])
             topics.append(Topic(self.classes[best] if p >= self.threshold else None, p))
         return topics
+
+    def may_mention_a_condition(self, text: str) -> bool:
+        """Whether the whole message reads as possibly about a condition (GATE): only then are its sentences read."""
+        from bot.nlu.encoder import get_encoder
+
+        row = self.probabilities(get_encoder().encode([text]))[0]
+        return bool(row[self._conditions].max() >= GATE)
 
     def predict(self, texts: list[str]) -> list[Topic]:
         from bot.nlu.encoder import get_encoder

@@ -627,12 +627,17 @@ class ConditionDetector:
 
     def _learned_mentions(self, doc, seen: set[str], topics: TopicReader, booked_earlier: bool) -> list[Mention]:
         """Conditions the lexicon did not see at all, from the learned reading of each sentence, with the sentence's role.
-        A sentence with a phrase the lexicon knows is harmless ("2nd trimester of uni") is not read again, and a child's
-        age is the lexicon's to judge (its age rules), not a reading."""
-        harmless = [e for e in doc.ents if e.label_ in self.harmless]
-        sentences = [s for s in doc.sents if s.text.strip() and not any(s.start <= e.start < s.end for e in harmless)]
+        A sentence where the lexicon found a condition, or a phrase it knows is harmless ("2nd trimester of uni"), is
+        not read again, and a child's age is the lexicon's to judge (its age rules), not a reading."""
+        conditions = {key for key, group in self.groups.items() if group.kind == "condition"}
+        known = [e for e in doc.ents if e.label_ in self.harmless or e.label_ in conditions]
+        sentences = [s for s in doc.sents if len(s) > 2 and not any(s.start <= e.start < s.end for e in known)]
+        if not sentences:
+            return []
+        # One sentence: the message itself, whose vector the encoder already holds (no second forward pass).
+        texts = [doc.text] if len(sentences) == 1 and sentences[0].text.strip() == doc.text.strip() else [s.text for s in sentences]
         mentions = []
-        for sentence, group in zip(sentences, topics([s.text for s in sentences]), strict=True):
+        for sentence, group in zip(sentences, topics(texts), strict=True):
             if group and group in self.groups and group not in seen and not self.groups[group].max_child_age:
                 role = self._sentence_role(sentence, self.groups[group], booked_earlier)
                 mentions.append(Mention(group, sentence.text, sentence.start_char, sentence.end_char, role, "learned"))

@@ -88,8 +88,12 @@ class SafetyScreen:
 
     def screen(self, text: str, booked_earlier: bool = False) -> Decision:
         """The decision for one message; ``booked_earlier``: the conversation already booked for someone else."""
-        analysis = self.detector.analyse(text, booked_earlier, self.read_topics)
+        # The message's vector first (in the Rasa server the NLU featurizer has already computed it; the encoder
+        # remembers it): a one-sentence message's topic reading reuses it, and a message that reads as about no
+        # condition at all is not read sentence by sentence (each sentence would cost a forward pass).
         prediction = self.learned.predict([text])[0] if text.strip() else None
+        topics = self.read_topics if text.strip() and self.topics.may_mention_a_condition(text) else None
+        analysis = self.detector.analyse(text, booked_earlier, topics)
         return decide(analysis, prediction, self.learned.urgent_at, self.learned.check_at)
 
     def excerpt(self, text: str, limit: int) -> str | None:
