@@ -195,7 +195,7 @@ _TREATMENT_WORDS = ["needling", "needled", "needlings"]
 def _near_patterns(near: Near) -> list[list[dict]]:
     """Token patterns for a word of each list with up to ``within`` words between them, in either order,
     on the words as written (NORM: the speller's corrections) and on their lemmas ("passes", "blacked", "jabs")."""
-    gap: list[dict] = [{"OP": "?"}] * near.within
+    gap: list[dict] = [{"TEXT": {"NOT_IN": [".", "?", "!"]}, "OP": "?"}] * near.within  # within one sentence
     patterns = []
     # On LEMMA the listed words are the base forms: "passes", "fainted" match "pass", "faint"; "bigger" (lemma "big")
     # matches only if "big" itself is listed.
@@ -482,8 +482,8 @@ class ConditionDetector:
             # unless the condition opens the sentence as a fragment ("on thinners, will that matter?")
             # or is marked as current ("currently on plavix, ok?").
             if self._is_question(span.sent) and not self._opens_sentence(span) and "CURRENT" not in categories:
-                if self._asks_about_own_child(span, group):
-                    return "patient"  # "can a primary school child have it? my son (year 4) has heel pain"
+                if self._asks_about_own_child(span, group) or (booked_for and group.patient_even_if_family):
+                    return "patient"  # "can a primary school child have it? my son (year 4) has heel pain", "book for a 9yo?"
                 # "is it normal to be this out of breath?? had my back needled this afternoon": a red flag asked about
                 # in a question, in a message about the visitor's own session now, is theirs.
                 if (group.kind == "red_flag" and self._about_own_session_now(span.doc)) or places_self:
@@ -593,6 +593,15 @@ class ConditionDetector:
         """Red-flag symptoms someone has now (the visitor or anyone they speak for)."""
         return self.analyse(text).red_flags
 
+    def _pattern_followed_by_other_event(self, span) -> bool:
+        """ "I'm 6 weeks post-op", "3 weeks into physio": a pattern match that the next word makes about something else."""
+        rule = getattr(span._, "target_rule", None)
+        group = self.groups[span.label_]
+        if rule is None or not group.patterns_not_followed_by or " pattern " not in str(rule.literal):
+            return False
+        following = span.doc[span.end : span.end + 1]
+        return bool(len(following)) and following[0].lower_ in group.patterns_not_followed_by
+
     def _sentence_role(self, sentence, group: ConditionGroup, booked_earlier: bool) -> str:
         """The role of a condition a whole sentence is about (no span to attach cues to): every cue in the sentence
         counts, whatever its reach, so a learned reading is kept only where nothing says it is not the patient now."""
@@ -651,6 +660,7 @@ class ConditionDetector:
         ents = [e for e in doc.ents if e.label_ in self.groups]  # harmless phrases are dropped
         ents = [e for e in ents if not (e.label_ == "needle_phobia" and self._treatment_needle(e))]
         ents = [e for e in ents if not (self.groups[e.label_].max_child_age and _a_baby(e))]
+        ents = [e for e in ents if not self._pattern_followed_by_other_event(e)]
         lexicon = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
         learned = self._learned_mentions(doc, {m.group for m in lexicon}, topics, booked_earlier) if topics is not None else []
         mentions = lexicon + learned

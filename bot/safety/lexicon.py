@@ -34,6 +34,7 @@ class ConditionGroup:
     chronic_as: str | None = None  # red flags: the condition months or years of the symptom are (numb for years: neurological)
     dated_by_message: bool = False  # a distant date or a past cue anywhere in the message makes it history
     patterns: tuple[tuple[dict, ...], ...] = ()  # spaCy token patterns for phrasings with numbers ("I'm 9 weeks", "in year 2")
+    patterns_not_followed_by: frozenset[str] = frozenset()  # a pattern match followed by one of these is not a mention
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             explained_by=tuple(str(c) for c in spec.get("explained_by") or ()),
             chronic_as=spec.get("chronic_as"),
             dated_by_message=bool(spec.get("dated_by_message")),
+            patterns_not_followed_by=frozenset(str(w).lower() for w in spec.get("patterns_not_followed_by") or ()),
             patterns=tuple(tuple(dict(token) for token in pattern) for pattern in spec.get("patterns") or ()),
         )
     return groups

@@ -86,6 +86,10 @@ HANDOFF = [
     # An operation in the last weeks.
     ("had my ACL reconstruction 5 weeks ago, can you needle my quad", {"recent_surgery"}),
     ("im 6 weeks post-op from my shoulder and 3 weeks into physio", {"recent_surgery"}),  # weeks after, not a pregnancy
+    ("my gp asked me to check with you first, i'm 14 wks", {"pregnancy"}),  # weeks at the very end of the message
+    ("me and my husband just found out we're having a baby!", {"pregnancy"}),  # "we", not the husband's
+    ("is it ok to book for a 9yo? her calves are tight", {"child_patient"}),
+    ("he's in 3rd grade and fractured his wrist last year, now the forearm is tight", {"child_patient"}),  # still a child
     # A medicine taken now with a past event after it; a greeting is not a relative; a visitor in their own question.
     ("im on rivaroxaban since my clot last spring", {"blood_thinners"}),
     ("hi brother, I take warfarin, is needling ok", {"blood_thinners"}),
@@ -167,6 +171,9 @@ NO_HANDOFF = [
     ("i had knee surgery in 2015, fully healed", set()),
     ("my 4pm appointment, can i move it", set()),
     ("my covid test came back negative, can i still come", set()),
+    ("i'm 5 months postpartum and my upper back is tight", set()),
+    ("had warfarin injections after my hip op in 2018, only for a few weeks", set()),
+    ("would it matter if i have surgery at some point next year?", set()),
 ]
 
 CASES = HANDOFF + NO_HANDOFF
