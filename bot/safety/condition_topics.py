@@ -20,8 +20,6 @@ sentences get a condition.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +30,8 @@ import yaml
 from numpy.typing import NDArray
 
 from bot import DATA_DIR, PROJECT_ROOT
+from bot.safety.built import build_command, corpus_hash
+from bot.safety.built import is_current as built_is_current
 
 CORPUS = DATA_DIR / "safety" / "condition_corpus.yml"
 BUILT = PROJECT_ROOT / "build" / "condition-topics.npz"
@@ -57,10 +57,6 @@ def load_corpus(path: Path = CORPUS) -> tuple[list[str], list[str]]:
         texts += [str(t) for t in items or []]
         labels += [str(label)] * len(items or [])
     return texts, labels
-
-
-def corpus_hash(path: Path = CORPUS) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class ConditionTopics:
@@ -162,10 +158,7 @@ def build(corpus: Path = CORPUS, out: Path = BUILT, folds: int = 5) -> dict[str,
 
 
 def is_current(corpus: Path = CORPUS, built: Path = BUILT) -> bool:
-    if not built.exists():
-        return False
-    with np.load(built, allow_pickle=False) as data:
-        return str(data["corpus_sha256"]) == corpus_hash(corpus)
+    return built_is_current(corpus, built)
 
 
 @lru_cache(maxsize=1)
@@ -177,19 +170,7 @@ def get_condition_topics() -> ConditionTopics:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the learned condition-topic detector from data/safety/condition_corpus.yml.")
-    parser.add_argument("--build", action="store_true", help="build build/condition-topics.npz if the corpus changed")
-    parser.add_argument("--force", action="store_true", help="rebuild even if current")
-    args = parser.parse_args(argv)
-    if not (args.build or args.force):
-        parser.print_help()
-        return 2
-    if is_current() and not args.force:
-        print(f"condition-topic detector is current ({BUILT.relative_to(PROJECT_ROOT)})")
-        return 0
-    report = build()
-    print("condition-topic detector built:", ", ".join(f"{k} {v}" for k, v in report.items()))
-    return 0
+    return build_command(argv, "condition-topic detector", CORPUS, BUILT, build)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ quick Yes/No question instead of deciding.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +26,8 @@ import yaml
 from numpy.typing import NDArray
 
 from bot import DATA_DIR, PROJECT_ROOT
+from bot.safety.built import build_command, corpus_hash
+from bot.safety.built import is_current as built_is_current
 
 CORPUS = DATA_DIR / "safety" / "corpus.yml"
 BUILT = PROJECT_ROOT / "build" / "safety-detector.npz"
@@ -55,10 +55,6 @@ def load_corpus(path: Path = CORPUS) -> tuple[list[str], list[str]]:
         texts += [str(t) for t in raw.get(label) or []]
         labels += [label] * len(raw.get(label) or [])
     return texts, labels
-
-
-def corpus_hash(path: Path = CORPUS) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -157,10 +153,7 @@ def build(corpus: Path = CORPUS, out: Path = BUILT, folds: int = 5) -> dict[str,
 
 
 def is_current(corpus: Path = CORPUS, built: Path = BUILT) -> bool:
-    if not built.exists():
-        return False
-    with np.load(built, allow_pickle=False) as data:
-        return str(data["corpus_sha256"]) == corpus_hash(corpus)
+    return built_is_current(corpus, built)
 
 
 @lru_cache(maxsize=1)
@@ -172,19 +165,7 @@ def get_learned_detector() -> LearnedDetector:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the learned red-flag detector from data/safety/corpus.yml.")
-    parser.add_argument("--build", action="store_true", help="build build/safety-detector.npz if the corpus changed")
-    parser.add_argument("--force", action="store_true", help="rebuild even if current")
-    args = parser.parse_args(argv)
-    if not (args.build or args.force):
-        parser.print_help()
-        return 2
-    if is_current() and not args.force:
-        print(f"learned safety detector is current ({BUILT.relative_to(PROJECT_ROOT)})")
-        return 0
-    report = build()
-    print("learned safety detector built:", ", ".join(f"{k} {v}" for k, v in report.items()))
-    return 0
+    return build_command(argv, "learned safety detector", CORPUS, BUILT, build)
 
 
 if __name__ == "__main__":
