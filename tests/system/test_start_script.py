@@ -137,6 +137,15 @@ def port_free(port: int) -> bool:
     return True
 
 
+def process_table(root: Path) -> str:
+    """The copy's processes with their state and what they wait in (for a failure message)."""
+    pids = processes_in(root)
+    if not pids:
+        return "(no process left in the copy)"
+    columns = "pid,ppid,pgid,sid,stat,wchan:20,etime,args"
+    return subprocess.run(["ps", "-o", columns, "-p", ",".join(map(str, pids))], capture_output=True, text=True).stdout
+
+
 def processes_in(root: Path) -> list[int]:
     """Every live process whose working directory is the copy: the script, the servers and anything they started."""
     found = []
@@ -254,7 +263,10 @@ def test_closing_the_terminal_stops_everything(checkout, tmp_path):
         _, groups = instance.recorded()
     finally:
         os.close(master)  # the window is closed
-    instance.proc.wait(STOP_TIMEOUT)
+    try:
+        instance.proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"scripts/start still running {STOP_TIMEOUT} s after the terminal closed:\n{process_table(checkout)}")
     assert instance.proc.returncode == -signal.SIGHUP
     assert_nothing_left(instance, groups)
 
