@@ -143,7 +143,13 @@ def process_table(root: Path) -> str:
     if not pids:
         return "(no process left in the copy)"
     columns = "pid,ppid,pgid,sid,stat,wchan:20,etime,args"
-    return subprocess.run(["ps", "-o", columns, "-p", ",".join(map(str, pids))], capture_output=True, text=True).stdout
+    table = subprocess.run(["ps", "-o", columns, "-p", ",".join(map(str, pids))], capture_output=True, text=True).stdout
+    ignored = []  # which signals each process ignores (a SIGHUP ignored since its start cannot be trapped)
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status")
+        if status.exists():
+            ignored += [f"{pid} {line}" for line in status.read_text().splitlines() if line.startswith("SigIgn")]
+    return table + "\n".join(ignored)
 
 
 def processes_in(root: Path) -> list[int]:
@@ -249,6 +255,9 @@ def test_closing_the_terminal_stops_everything(checkout, tmp_path):
 
     def take_terminal() -> None:  # the pty becomes the session's controlling terminal, as in a terminal window
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        # A terminal window starts its shell with SIGHUP at its default; the test runner may have inherited it ignored
+        # (under nohup), and a shell cannot trap a signal that was ignored when it started.
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     instance = start(checkout, tmp_path, stdin=slave, stdout=slave, stderr=slave, preexec_fn=take_terminal)
     os.close(slave)
