@@ -272,7 +272,7 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
             )
         )
     # "book my mum in", "bringing our son", "booked in my dad": a booking verb, then a family word.
-    family = [str(w).lower() for entry in raw.get("other_person") or [] for w in entry["cue"] if " " not in str(w)]
+    family = sorted(family_words(raw))
     verbs = [str(v).lower() for v in raw.get("proxy_verbs") or []]
     if family and verbs:
         pattern = [{"LOWER": {"IN": verbs}}, {"LOWER": "in", "OP": "?"}, {"LOWER": {"IN": ["my", "our"]}}, {"LOWER": {"IN": family}}]
@@ -280,9 +280,8 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     return rules, {str(w).lower() for w in raw.get("first_person") or []}
 
 
-def family_words(path: Path = CONTEXT) -> frozenset[str]:
-    """The one-word other-person cues ("mum", "daughter", "partner")."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+def family_words(raw: dict) -> frozenset[str]:
+    """The one-word other-person cues of context.yml ("mum", "daughter", "partner")."""
     return frozenset(str(w).lower() for entry in raw.get("other_person") or [] for w in entry["cue"] if " " not in str(w))
 
 
@@ -385,7 +384,8 @@ class ConditionDetector:
         self.harmless = load_groups(HARMLESS, kind="harmless") if HARMLESS.exists() else {}
         raw = yaml.safe_load(CONTEXT.read_text(encoding="utf-8"))
         self.self_patient = _phrases(raw.get("self_patient") or [])
-        self.family = family_words()
+        self.family = family_words(raw)
+        self.condition_keys = frozenset(key for key, group in self.groups.items() if group.kind == "condition")
         self.taken_now = _phrases(raw.get("taken_now") or [])
         self.self_reference = _phrases(raw.get("self_reference") or [])
         needle = raw.get("treatment_needle") or {}
@@ -638,8 +638,7 @@ class ConditionDetector:
         """Conditions the lexicon did not see at all, from the learned reading of each sentence, with the sentence's role.
         A sentence where the lexicon found a condition, or a phrase it knows is harmless ("2nd trimester of uni"), is
         not read again, and a child's age is the lexicon's to judge (its age rules), not a reading."""
-        conditions = {key for key, group in self.groups.items() if group.kind == "condition"}
-        known = [e for e in doc.ents if e.label_ in self.harmless or e.label_ in conditions]
+        known = [e for e in doc.ents if e.label_ in self.harmless or e.label_ in self.condition_keys]
         sentences = [s for s in doc.sents if len(s) > 2 and not any(s.start <= e.start < s.end for e in known)]
         if not sentences:
             return []
