@@ -152,6 +152,9 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         "stepson",
         "stepdaughter",
         "anak",
+        "pamangkin",
+        "apo",
+        "pickney",
     ]
     age = {"LOWER": {"IN": ages}}
     year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
@@ -161,7 +164,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     age_only: list[dict] = [
         {"LOWER": {"IN": ["he", "she", "they", "i", "im"]}},
         {"LOWER": {"IN": ["'s", "’s", "s", "is", "are", "'re", "’re", "'m", "’m", "am", "m"]}, "OP": "?"},
-        {"LOWER": {"IN": ["only", "just"]}, "OP": "?"},
+        {"LOWER": {"IN": ["only", "just", "turned", "turn", "turns", "turning"]}, "OP": "?"},
         age,
         not_a_child_age,
     ]
@@ -179,8 +182,13 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         ],
         [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}, not_a_child_age],
         [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
+        # "for my pamangkin po, 7 years old", "(6 yrs old)": an age set off after the person it describes
+        [{"IS_PUNCT": True}, age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "old"}],
+        # "primary 3" (Scotland, Ireland: the school year of a child of about 7)
+        [{"LOWER": {"NOT_IN": ["my", "the", "our", "a", "your"]}}, {"LOWER": "primary"}, {"LOWER": {"IN": ["1", "2", "3", "4", "5", "6", "7"]}}],
         [
-            {"LOWER": "my"},
+            {"LOWER": {"IN": ["my", "mi", "our"]}},
+            {"LOWER": {"IN": ["baby", "little", "lil", "wee", "youngest", "eldest", "middle"]}, "OP": "?"},
             {"LOWER": {"IN": relatives}},
             {"LOWER": {"IN": ["is", "who", "'s", "(", ",", "has", "have", "having", "are"]}, "OP": "?"},
             {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"},
@@ -385,6 +393,8 @@ class ConditionDetector:
         raw = yaml.safe_load(CONTEXT.read_text(encoding="utf-8"))
         self.self_patient = _phrases(raw.get("self_patient") or [])
         self.family = family_words(raw)
+        self.person_of = {str(w).lower(): person for person, words in (raw.get("persons") or {}).items() for w in words}
+        self.proxy_question = re.compile(str(raw.get("proxy_question") or r"(?!)"))
         self.condition_keys = frozenset(key for key, group in self.groups.items() if group.kind == "condition")
         self.taken_now = _phrases(raw.get("taken_now") or [])
         self.self_reference = _phrases(raw.get("self_reference") or [])
@@ -473,6 +483,8 @@ class ConditionDetector:
         if "HYPOTHETICAL" in categories:
             # "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child.
             return "patient" if places_self or self._asks_about_own_child(span, group) else "hypothetical"
+        if booked_for and "FAMILY" in categories and self._someone_other_than_booked(span):
+            return "other_person"  # "booking for my dad, it's my mum who has the leg ulcer"
         if booked_for and "FAMILY" in categories:
             return "patient"  # "he's on eliquis, is that ok?" about the person booked for: not a general question
         if not self._has_first_person(span.sent):
@@ -490,6 +502,35 @@ class ConditionDetector:
                     return "patient"
                 return "hypothetical"
         return "patient"
+
+    def booked_person(self, doc) -> str | None:
+        """Who the visitor books for, when a proxy cue names them ("booking for my son" -> son), else None."""
+        for modifier in doc._.context_graph.modifiers:
+            if modifier.category != "PROXY":
+                continue
+            start, end = modifier.modifier_span
+            for token in doc[start : min(end + 4, len(doc))]:
+                if token.lower_ in self.person_of:
+                    return self.person_of[token.lower_]
+        return None
+
+    def _someone_other_than_booked(self, span) -> bool:
+        """The family word nearest the mention names a different person from the one booked for ("booking for my
+        son, his grandpa's on eliquis"); a pronoun, or a word for no one in particular ("partner", "kid"), never does."""
+        booked = self.booked_person(span.doc)
+        if booked is None:
+            return False
+        following = span.doc[span.end : span.end + 1]
+        if len(following) and following[0].lower_ in self.person_of:
+            nearest = following[0].lower_  # "my pregnant daughter": the word right after says who
+        else:
+            before = [m for m in span._.modifiers if m.category == "FAMILY" and m.modifier_span[1] <= span.start]
+            if not before:
+                return False
+            start, end = max(before, key=lambda m: m.modifier_span[1]).modifier_span
+            nearest = span.doc[start:end].text.lower().removesuffix("'s").removesuffix("’s")
+        person = self.person_of.get(nearest)
+        return person is not None and person != booked
 
     def _taken_now(self, span) -> bool:
         """A medicine taken now, named right after "I'm on", "she takes" ("I'm on xarelto since my clot last year")."""
@@ -530,11 +571,14 @@ class ConditionDetector:
         return bool(self.self_patient.search(doc.text.lower()))
 
     def books_for_someone(self, doc) -> bool:
-        """Booking or asking for another person: a proxy cue, or their body part ("her shoulder", "his knee") when the
-        visitor names no body part of their own and does not say they are the patient."""
+        """Booking or asking for another person: a proxy cue, a question about what a named family member can do
+        ("my mother is on steroids. can she do dry needling?"), or their body part ("her shoulder", "his knee") when
+        the visitor names no body part of their own and does not say they are the patient."""
         if _books_for_someone(doc):
             return True
         text = doc.text.lower()
+        if self.proxy_question.search(text) and any(t.lower_ in self.family for t in doc) and not self.says_self_patient(doc):
+            return True
         return bool(self.their_body.search(text)) and not self.own_body.search(text) and not self.says_self_patient(doc)
 
     def _treatment_needle(self, span) -> bool:

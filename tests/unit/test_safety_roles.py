@@ -57,6 +57,23 @@ DISCLOSURES = [
     ("started methotrexate a few months ago for my joints", {"immunocompromised"}),
     # Booking for a body part is booking for oneself.
     ("my grandma had a stroke last year, I'm booking for my shoulder", set()),
+    # Booking for one person, a condition of another: the family word nearest the condition says whose it is.
+    ("booking for my dad, it's my aunt who has lymphoedema, dad just has a stiff neck", set()),  # someone else
+    ("booking for my mum, my mum is on apixaban", {"blood_thinners"}),  # the same person: booked for
+    ("booking for my mother, mum is on apixaban", {"blood_thinners"}),  # two words for one person
+    ("booking for my nan, she's on clopidogrel", {"blood_thinners"}),  # a pronoun never decides against a booking
+    # A question about what a family member can do asks for them.
+    ("my husband has a pacemaker. could he have dry needling on his shoulder?", {"implanted_device"}),  # booked for
+    ("my husband has a pacemaker. could I have dry needling while he waits?", set()),  # someone else
+    # Pregnancy by months carried; long-term steroids in plain words.
+    ("my partner is carrying 5 months, can she get needled for her sciatica", {"pregnancy"}),  # booked for
+    ("been on steroids for my asthma for two years now", {"immunocompromised"}),  # self
+    ("had a steroid injection in my knee once", set()),  # a single injection is not immunosuppression
+    # A child by an age set off after them, a school year, or "turned N".
+    ("for my nephew please, 6 years old, sore heel", {"child_patient"}),  # booked for
+    ("booking my grandson in, he turned 9 in may", {"child_patient"}),  # booked for
+    ("my youngest is in primary 2 and keeps complaining about her knee", {"child_patient"}),  # booked for (asks for her)
+    ("my car is 8 years old and so is my back pain", set()),  # not a person
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
