@@ -185,7 +185,11 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         # "for my pamangkin po, 7 years old", "(6 yrs old)": an age set off after the person it describes
         [{"IS_PUNCT": True}, age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "old"}],
         # "primary 3" (Scotland, Ireland: the school year of a child of about 7)
-        [{"LOWER": {"NOT_IN": ["my", "the", "our", "a", "your"]}}, {"LOWER": "primary"}, {"LOWER": {"IN": ["1", "2", "3", "4", "5", "6", "7"]}}],
+        [
+            {"LOWER": {"NOT_IN": ["my", "the", "our", "a", "your"]}},
+            {"LOWER": "primary"},
+            {"LOWER": {"IN": ["1", "2", "3", "4", "5", "6", "7"]}},
+        ],
         [
             {"LOWER": {"IN": ["my", "mi", "our"]}},
             {"LOWER": {"IN": ["baby", "little", "lil", "wee", "youngest", "eldest", "middle"]}, "OP": "?"},
