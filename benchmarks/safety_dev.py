@@ -1,10 +1,10 @@
 """The safety screen on the DEVELOPMENT sets, without servers: per-group figures and every error.
 
-    python benchmarks/safety_dev.py                      # both dev sets
+    python benchmarks/safety_dev.py                      # every dev set
     python benchmarks/safety_dev.py --quiet              # figures only
     python benchmarks/safety_dev.py --json out.json      # figures as JSON (for before/after records)
 
-The development sets (benchmarks/data/safety_dev.jsonl, safety_dev2.jsonl) are tuning sets:
+The development sets (benchmarks/data/safety_dev*.jsonl) are tuning sets:
 their errors are printed so that the mechanisms behind them can be fixed. The blind sets
 (safety_blind_*.jsonl) are NEVER read here: they are scored only by benchmarks/safety_blind.py,
 through the running assistant, which records aggregates only.
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.safety.screen import Decision, get_screen  # noqa: E402
 
-DEV_SETS = [ROOT / "benchmarks" / "data" / f"safety_dev{n}.jsonl" for n in ("", "2", "3", "4", "5")]
+DEV_SETS = [ROOT / "benchmarks" / "data" / f"safety_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8")]
 
 
 def outcome(decision: Decision) -> str:
