@@ -246,6 +246,11 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
         rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
     for cue in raw.get("terminate") or []:
         rules.append(ConTextRule(str(cue), "TERMINATE", direction="TERMINATE"))
+    # "I'm an oncology nurse": "a/an", at most one word, an occupation; what follows is about the people they work with.
+    nouns = [str(w).lower() for w in raw.get("occupation_nouns") or []]
+    if nouns:
+        pattern = [{"LOWER": {"IN": ["a", "an"]}}, {"IS_ALPHA": True, "OP": "?"}, {"LOWER": {"IN": nouns}}]
+        rules.append(ConTextRule("a/an + occupation", "OCCUPATION", direction="FORWARD", max_scope=6, pattern=pattern))
     # "when I was 7": a stage of life that is over. "Anticoagulants, no." / "pregnant - nope": an answer that negates.
     age = {"LIKE_NUM": True}
     rules.append(
@@ -299,6 +304,51 @@ def family_words(raw: dict) -> frozenset[str]:
 
 def _books_for_someone(doc) -> bool:
     return any(m.category == "PROXY" for m in doc._.context_graph.modifiers)
+
+
+_RESOLVED_SUBJECTS = {"it", "it's", "its", "that", "that's", "this", "they", "they're", "those", "all", "everything", "which", "'s",
+    "has", "have", "had", "is", "was", "were", "been", "now", "totally", "completely", "fully", "long", "since", "then", "i",
+    "i've", "'ve", "ive", "got", "are", "be"}  # fmt: skip
+
+
+def _own_state_after(span, modifier) -> bool:
+    """Between an occupation cue and the mention, "and" starts the visitor's own state ("and 20 weeks", "and I'm")."""
+    doc = span.doc
+    for token in doc[modifier.modifier_span[1] : span.start]:
+        if token.lower_ == "and" and token.i + 1 < len(doc):
+            following = doc[token.i + 1]
+            if following.like_num or following.lower_ in ("i", "im", "i'm", "i’m", "currently", "also", "now", "recently"):
+                return True
+    return False
+
+
+def _says_i(span) -> bool:
+    """The mention is the visitor speaking of themselves ("im 11 and my knee hurts")."""
+    return span[0].lower_ in ("i", "im", "i'm", "i’m") or (
+        span.start > 0 and span.doc[span.start - 1].lower_ in ("i", "im", "i'm", "i’m", "'m", "am")
+    )
+
+
+def _after_but(span, modifier) -> bool | None:
+    """For a cue after the mention with "but" between them: True when the words after "but" go on about the same
+    thing ("but it's completely cleared now", "but grew out of it"), False when they name something else ("but the
+    bruise has healed"); None when no "but" stands between them."""
+    start = modifier.modifier_span[0]
+    if start < span.end:
+        return None
+    between = [t.lower_ for t in span.doc[span.end : start]]
+    if "but" not in between:
+        return None
+    after_but = between[len(between) - between[::-1].index("but") :]
+    return len(after_but) <= 4 and all(w in _RESOLVED_SUBJECTS or not w.isalpha() for w in after_but)
+
+
+def _resolved_after_but(span) -> bool:
+    """A resolution after "but" about the same thing: "but" may end a cue's reach in ConText, so it is read here."""
+    for modifier in span.doc._.context_graph.modifiers:
+        if modifier.category == "RESOLVED" and modifier.modifier_span[0] < span.sent.end and _after_but(span, modifier):
+            return True
+    return False
 
 
 def _long_ago_in(doc) -> bool:
@@ -454,15 +504,21 @@ class ConditionDetector:
         categories = {
             m.category
             for m in span._.modifiers
-            if (m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end) and not _numbered(m, span.doc)
+            if (m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end)
+            and not _numbered(m, span.doc)
+            and not (m.category == "RESOLVED" and _after_but(span, m) is False)
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
+        if "OCCUPATION" in categories and all(_own_state_after(span, m) for m in span._.modifiers if m.category == "OCCUPATION"):
+            categories.discard("OCCUPATION")  # "I'm a nurse and 20 weeks pregnant": the visitor's own state after "and"
         following = span.doc[span.end : span.end + 1]
         if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
             categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
             return "negated"
+        if "CURRENT" not in categories and "RESOLVED" not in categories and _resolved_after_but(span):
+            categories.add("RESOLVED")  # "my eczema flared in winter but it's completely cleared now"
         if "CURRENT" not in categories and (
             "RESOLVED" in categories
             or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic and not self._taken_now(span))
@@ -476,11 +532,26 @@ class ConditionDetector:
             return "other_person"  # "I work in a dementia unit": the people the visitor works with
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
             return "other_person"
+        # "booking my son for his calves, I'm the one on warfarin": the visitor's own condition, not the patient's
+        # (only when the message names the person booked for: "physio wants to needle", "booking for Monday" name no one).
+        if (
+            booked_for
+            and not booked_earlier
+            and "FAMILY" not in categories
+            and self.booked_person(span.doc) is not None
+            and self._visitor_says_own(span)
+        ):
+            return "other_person"
         # "My husband has bad eczema, but I'm the one booked in": the visitor said they are the patient.
         if "FAMILY" in categories and not booked_earlier and self.says_self_patient(span.doc):
             return "other_person"
-        # "my little one is 5, can she wait while I get needled?": the visitor said they are the patient.
-        if group.patient_even_if_family and not booked_for and self.says_self_patient(span.doc):
+        # "my little one is 5, can she wait while I get needled?", "my 3 kids are under 10 and my neck is in knots":
+        # the visitor said they are the patient, or named only a body part of their own.
+        if (
+            group.patient_even_if_family
+            and not booked_for
+            and (self.says_self_patient(span.doc) or (self.own_body.search(span.doc.text.lower()) and not _says_i(span)))
+        ):
             return "other_person"
         # "do you needle people on coumadin? asking for myself": the visitor places themselves in the question.
         places_self = bool(self.self_reference.search(span.doc.text.lower()))
@@ -535,6 +606,13 @@ class ConditionDetector:
             nearest = span.doc[start:end].text.lower().removesuffix("'s").removesuffix("’s")
         person = self.person_of.get(nearest)
         return person is not None and person != booked
+
+    def _visitor_says_own(self, span) -> bool:
+        """The clause of the mention has the visitor as its subject ("I'm the one on warfarin", "I take xarelto myself")."""
+        before = span.doc[span.sent.start : span.start].text.lower()
+        clause = re.split(r"[,.;!?]|\bbut\b|\band\b", before)[-1]
+        after = span.doc[span.end : min(span.end + 4, span.sent.end)].text.lower()
+        return bool(re.search(r"\b(i'?m|i’m|i am|i take|i have|i've|ive|i was|i got)\b", clause) or re.search(r"\bmyself\b", after))
 
     def _taken_now(self, span) -> bool:
         """A medicine taken now, named right after "I'm on", "she takes" ("I'm on xarelto since my clot last year")."""

@@ -95,6 +95,8 @@ HANDOFF = [
     ("hi brother, I take warfarin, is needling ok", {"blood_thinners"}),
     ("do you treat people on clopidogrel? asking for myself", {"blood_thinners"}),
     ("I'm 36 weeks pregnant and the midwife at the hospital suggested physio", {"pregnancy"}),
+    # Asking what a family member can do is asking for them: they are the patient.
+    ("my dad has a pacemaker, can he try it", {"implanted_device"}),
 ]
 
 NO_HANDOFF = [
@@ -116,7 +118,7 @@ NO_HANDOFF = [
     ("my wife is pregnant, can I still get needled?", set()),
     ("my friend has hemophilia", set()),
     ("my sister is having chemo", set()),
-    ("my dad has a pacemaker, can he try it", set()),
+    ("my dad has a pacemaker, can I try it while he waits", set()),
     ("my grandmother has osteoporosis", set()),
     ("my son is 30 and on eliquis", set()),
     ("she is pregnant and wants to know if it's safe", set()),

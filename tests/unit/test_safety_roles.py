@@ -74,6 +74,26 @@ DISCLOSURES = [
     ("booking my grandson in, he turned 9 in may", {"child_patient"}),  # booked for
     ("my youngest is in primary 2 and keeps complaining about her knee", {"child_patient"}),  # booked for (asks for her)
     ("my car is 8 years old and so is my back pain", set()),  # not a person
+    # A resolution after "but" about the same thing; a new subject after "but" is about something else.
+    ("my psoriasis flared last winter but it's completely cleared now", set()),  # resolved
+    ("had seizures in my twenties but grew out of them, off meds for 15 years", set()),  # resolved
+    ("I'm on warfarin but the bruise from my fall has healed", {"blood_thinners"}),  # self
+    # Booking for a named person, the visitor's own condition is not the patient's; "booking for Monday" names no one.
+    ("booking my daughter for her neck, I'm the one on apixaban, not her", set()),  # someone else (the visitor)
+    ("booking for Monday, I'm on apixaban", {"blood_thinners"}),  # self
+    # Work: "a/an" + an occupation; the visitor's own state after "and" is theirs.
+    ("I'm a hospice nurse, give chemo and morphine every day, my back is wrecked", set()),  # someone else
+    ("I'm a nurse and 22 weeks pregnant", {"pregnancy"}),  # self
+    # A skin problem away from the area to be needled; a normal test.
+    ("my eczema is only on my elbows, nowhere near my back where you'd needle", set()),  # negated (elsewhere)
+    ("my platelets came back normal last month", set()),  # negated
+    # A child the visitor only mentions beside their own body part; a child writing for themselves.
+    ("my kids are 4 and 6 and my neck is in knots from carrying them", set()),  # someone else
+    ("im 10 and my knee hurts, can i have the needles", {"child_patient"}),  # self
+    # "expecting" a person, not guests or results; hearing aids are not AIDS.
+    ("we're expecting guests so I need my neck sorted", set()),  # harmless word
+    ("expecting my second in june and my pelvis aches", {"pregnancy"}),  # self
+    ("got new hearing aids last week, neck is stiff", set()),  # harmless word
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
