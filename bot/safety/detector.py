@@ -306,6 +306,22 @@ def _books_for_someone(doc) -> bool:
     return any(m.category == "PROXY" for m in doc._.context_graph.modifiers)
 
 
+SOMEONE = "someone"  # booked for a person the message does not name
+_BOOKING_WORDS = (
+    "booking",
+    "booked",
+    "book",
+    "writing",
+    "asking",
+    "messaging",
+    "enquiring",
+    "bringing",
+    "contacting",
+    "looking",
+    "wondering",
+    "hoping",
+)
+
 _RESOLVED_SUBJECTS = {"it", "it's", "its", "that", "that's", "this", "they", "they're", "those", "all", "everything", "which", "'s",
     "has", "have", "had", "is", "was", "were", "been", "now", "totally", "completely", "fully", "long", "since", "then", "i",
     "i've", "'ve", "ive", "got", "are", "be"}  # fmt: skip
@@ -315,7 +331,7 @@ def _own_state_after(span, modifier) -> bool:
     """Between an occupation cue and the mention, "and" starts the visitor's own state ("and 20 weeks", "and I'm")."""
     doc = span.doc
     for token in doc[modifier.modifier_span[1] : span.start]:
-        if token.lower_ == "and" and token.i + 1 < len(doc):
+        if token.lower_ == "and" and token.i + 1 < len(doc) and span.start - token.i <= 4:
             following = doc[token.i + 1]
             if following.like_num or following.lower_ in ("i", "im", "i'm", "i’m", "currently", "also", "now", "recently"):
                 return True
@@ -528,8 +544,8 @@ class ConditionDetector:
         # Booking for someone makes them the patient for the whole message ("can I book for my dad? he has..."),
         # and for the rest of the conversation once an earlier message did (``booked_earlier``).
         booked_for = booked_earlier or self.books_for_someone(span.doc)
-        if "OCCUPATION" in categories and "PROXY" not in categories and not booked_for:
-            return "other_person"  # "I work in a dementia unit": the people the visitor works with
+        if "OCCUPATION" in categories and (("PROXY" not in categories and not booked_for) or self.booked_person(span.doc) is None):
+            return "other_person"  # "I work in a dementia unit": the people the visitor works with (unless booking for a named person)
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
             return "other_person"
         # "booking my son for his calves, I'm the one on warfarin": the visitor's own condition, not the patient's
@@ -551,6 +567,7 @@ class ConditionDetector:
             group.patient_even_if_family
             and not booked_for
             and (self.says_self_patient(span.doc) or (self.own_body.search(span.doc.text.lower()) and not _says_i(span)))
+            and not self._about_the_visitor(span)
         ):
             return "other_person"
         # "do you needle people on coumadin? asking for myself": the visitor places themselves in the question.
@@ -579,7 +596,10 @@ class ConditionDetector:
         return "patient"
 
     def booked_person(self, doc) -> str | None:
-        """Who the visitor books for, when a proxy cue names them ("booking for my son" -> son), else None."""
+        """Who the visitor books for: the person a proxy cue names ("booking for my son" -> son), ``SOMEONE`` when they
+        book for a person they do not name ("for her", "his neck"), None when they book for no one ("booking for Monday",
+        "the physio wants to needle")."""
+        someone = False
         for modifier in doc._.context_graph.modifiers:
             if modifier.category != "PROXY":
                 continue
@@ -587,13 +607,17 @@ class ConditionDetector:
             for token in doc[start : min(end + 4, len(doc))]:
                 if token.lower_ in self.person_of:
                     return self.person_of[token.lower_]
+                someone = someone or token.lower_ in ("her", "him", "she", "he")
+        text = doc.text.lower()
+        if someone or (self.their_body.search(text) and not self.own_body.search(text)):
+            return SOMEONE
         return None
 
     def _someone_other_than_booked(self, span) -> bool:
         """The family word nearest the mention names a different person from the one booked for ("booking for my
         son, his grandpa's on eliquis"); a pronoun, or a word for no one in particular ("partner", "kid"), never does."""
         booked = self.booked_person(span.doc)
-        if booked is None:
+        if booked is None or booked == SOMEONE:
             return False
         following = span.doc[span.end : span.end + 1]
         if len(following) and following[0].lower_ in self.person_of:
@@ -607,12 +631,26 @@ class ConditionDetector:
         person = self.person_of.get(nearest)
         return person is not None and person != booked
 
+    def _about_the_visitor(self, span) -> bool:
+        """The visitor says it of themselves ("I was diagnosed with Alzheimer's last year", "I'm 79 and my memory is going,
+        the doctor says it's early dementia"): a first person in the mention's sentence and no family word in it."""
+        if self.groups[span.label_].max_child_age:
+            return False
+        sentence = span.sent
+        return self._visitor_says_own(span) or (self._has_first_person(sentence) and not any(t.lower_ in self.family for t in sentence))
+
     def _visitor_says_own(self, span) -> bool:
-        """The clause of the mention has the visitor as its subject ("I'm the one on warfarin", "I take xarelto myself")."""
+        """The clause of the mention has the visitor as its subject ("I'm the one on warfarin", "I take xarelto myself"),
+        not as the one who books ("I'm booking for my daughter who is nine") and with no one else named in it."""
         before = span.doc[span.sent.start : span.start].text.lower()
         clause = re.split(r"[,.;!?]|\bbut\b|\band\b", before)[-1]
         after = span.doc[span.end : min(span.end + 4, span.sent.end)].text.lower()
-        return bool(re.search(r"\b(i'?m|i’m|i am|i take|i have|i've|ive|i was|i got)\b", clause) or re.search(r"\bmyself\b", after))
+        if re.search(r"\bmyself\b", after):
+            return True
+        if any(word in self.person_of or word in self.family for word in re.findall(r"[a-z']+", clause)):
+            return False
+        own = re.search(r"\b(i'?m|i’m|i am|i take|i have|i've|ive|i was|i got)\b(?!\s+(?:" + "|".join(_BOOKING_WORDS) + r"))", clause)
+        return bool(own)
 
     def _taken_now(self, span) -> bool:
         """A medicine taken now, named right after "I'm on", "she takes" ("I'm on xarelto since my clot last year")."""
@@ -725,6 +763,8 @@ class ConditionDetector:
         group = self.groups[span.label_]
         if rule is None or not group.patterns_not_followed_by or " pattern " not in str(rule.literal):
             return False
+        if not re.search(r"(wks?|weeks?|w|months?|mths?|mos?|tri|trimester)\W*$", span[-1].lower_ if len(span) else ""):
+            return False  # "our 12 week scan on friday": the pattern ends with the scan, not with weeks after something
         following = span.doc[span.end : span.end + 1]
         return bool(len(following)) and following[0].lower_ in group.patterns_not_followed_by
 

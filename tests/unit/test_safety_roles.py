@@ -94,6 +94,19 @@ DISCLOSURES = [
     ("we're expecting guests so I need my neck sorted", set()),  # harmless word
     ("expecting my second in june and my pelvis aches", {"pregnancy"}),  # self
     ("got new hearing aids last week, neck is stiff", set()),  # harmless word
+    # Pregnancy by a scan or by weeks + days; planning one is not being pregnant.
+    ("we had our 12 week scan on friday, all perfect! is needling my back still ok?", {"pregnancy"}),  # self
+    ("the midwife put me at 14+2 yesterday and my hips ache", {"pregnancy"}),  # self
+    ("we're planning to start trying for a baby soon, could I keep having needling once I'm pregnant?", set()),  # hypothetical
+    # No spleen is a weakened defence against infection.
+    ("I don't have a spleen since a car crash, so I take antibiotics every day", {"immunocompromised"}),  # self
+    # On a waiting list is not yet; healed is over.
+    ("I'm on the waiting list for a knee replacement next year", set()),  # hypothetical
+    ("had stitches on my back in the summer, completely healed now", set()),  # resolved
+    # A person with dementia speaking for themselves is the patient; a carer's resident asked for is the patient too.
+    ("I was diagnosed with Alzheimer's last year, my daughter helps me type. can I have needling for my hip?", {"cannot_communicate"}),
+    ("I work in a care home and one of our residents with dementia wants needling, can you help her?", {"cannot_communicate"}),
+    ("I work in a care home with dementia residents and my back has given up, can I book for needling?", set()),  # someone else
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
