@@ -165,12 +165,14 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         {"LOWER": {"IN": ["he", "she", "they", "i", "im"]}},
         {"LOWER": {"IN": ["'s", "’s", "s", "is", "are", "'re", "’re", "'m", "’m", "am", "m"]}, "OP": "?"},
         {"LOWER": {"IN": ["only", "just", "turned", "turn", "turns", "turning"]}, "OP": "?"},
+        {"LOWER": {"IN": ["turned", "turning"]}, "OP": "?"},  # "she's just turned 10"
         age,
         not_a_child_age,
     ]
     return [
         age_only,
         [{"LOWER": {"IN": ["aged", "age"]}}, age, not_a_child_age],
+        [{"LOWER": {"IN": ["tiene", "tem"]}}, age, {"LOWER": {"IN": ["años", "anos", "anos", "year", "years"]}}],  # "mi hijo tiene 9 años"
         # "do you treat 5 yr olds?", "for 6 year olds" (not "my tattoo is 8 years old")
         [age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "olds"}],
         # "our 8 year old", "for a 6 year old"
@@ -192,7 +194,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         ],
         [
             {"LOWER": {"IN": ["my", "mi", "our"]}},
-            {"LOWER": {"IN": ["baby", "little", "lil", "wee", "youngest", "eldest", "middle"]}, "OP": "?"},
+            {"LOWER": {"IN": ["baby", "little", "lil", "wee", "youngest", "eldest", "middle", "foster", "adopted", "step"]}, "OP": "?"},
             {"LOWER": {"IN": relatives}},
             {"LOWER": {"IN": ["is", "who", "'s", "(", ",", "has", "have", "having", "are"]}, "OP": "?"},
             {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"},
@@ -292,9 +294,35 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     family = sorted(family_words(raw))
     verbs = [str(v).lower() for v in raw.get("proxy_verbs") or []]
     if family and verbs:
-        pattern = [{"LOWER": {"IN": verbs}}, {"LOWER": "in", "OP": "?"}, {"LOWER": {"IN": ["my", "our"]}}, {"LOWER": {"IN": family}}]
+        pattern = [
+            {"LOWER": {"IN": verbs}},
+            {"LOWER": "in", "OP": "?"},
+            {"LOWER": {"IN": ["my", "our"]}},
+            {"LOWER": {"IN": _PERSON_ADJECTIVES}, "OP": "?"},  # "booking in my teenage son"
+            {"LOWER": {"IN": family}},
+        ]
         rules.append(ConTextRule("booking verb + family member", "PROXY", direction="BIDIRECTIONAL", max_scope=30, pattern=pattern))
     return rules, {str(w).lower() for w in raw.get("first_person") or []}
+
+
+_PERSON_ADJECTIVES = [
+    "teenage",
+    "teen",
+    "little",
+    "young",
+    "younger",
+    "elderly",
+    "old",
+    "youngest",
+    "eldest",
+    "oldest",
+    "foster",
+    "adult",
+    "grown",
+    "step",
+    "wee",
+    "lil",
+]
 
 
 def family_words(raw: dict) -> frozenset[str]:

@@ -107,6 +107,19 @@ DISCLOSURES = [
     ("I was diagnosed with Alzheimer's last year, my daughter helps me type. can I have needling for my hip?", {"cannot_communicate"}),
     ("I work in a care home and one of our residents with dementia wants needling, can you help her?", {"cannot_communicate"}),
     ("I work in a care home with dementia residents and my back has given up, can I book for needling?", set()),  # someone else
+    # Operations in lay words or by their ending, recent; implants and metalwork in plain words.
+    ("had my gallbladder out last week and my shoulders ache", {"recent_surgery"}),  # self
+    ("I'm recovering from a thyroidectomy and my neck is stiff", {"recent_surgery"}),  # self
+    ("had my tonsils out as a kid", set()),  # resolved
+    ("my elbow has a plate and 8 screws after a bad break", {"implanted_device"}),  # self
+    ("i do metal work and my forearms are shot", set()),  # harmless word
+    # Steroids taken now, not a single injection; a negation right before the medicine.
+    ("not on steroids or anything like that", set()),  # negated
+    # Booking in for a person, with a word between ("my teenage son"); bringing someone along is not booking for them.
+    ("booking in my teenage son (16), he has von willebrand disease", {"bleeding_disorder"}),  # booked for
+    ("I'll bring my pregnant sister along, she's my lift and won't be treated", set()),  # someone else
+    # Clinicians reporting about the visitor are not another patient.
+    ("they've found a sarcoma in my thigh, can you needle my hamstring?", {"cancer"}),  # self
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
