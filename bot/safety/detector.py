@@ -366,6 +366,11 @@ def _own_state_after(span, modifier) -> bool:
     return False
 
 
+def _own_clinician(span, modifier) -> bool:
+    """ "my lymphoedema therapist", "her diabetes nurse": the patient's own clinician for the condition, not a job."""
+    return modifier.modifier_span[0] >= span.end and span.start > 0 and span.doc[span.start - 1].lower_ in ("my", "her", "his", "our")
+
+
 def _says_i(span) -> bool:
     """The mention is the visitor speaking of themselves ("im 11 and my knee hurts")."""
     return span[0].lower_ in ("i", "im", "i'm", "i’m") or (
@@ -554,8 +559,14 @@ class ConditionDetector:
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
-        if "OCCUPATION" in categories and all(_own_state_after(span, m) for m in span._.modifiers if m.category == "OCCUPATION"):
-            categories.discard("OCCUPATION")  # "I'm a nurse and 20 weeks pregnant": the visitor's own state after "and"
+        jobs = [m for m in span._.modifiers if m.category == "OCCUPATION"]
+        if jobs and all(_own_state_after(span, m) or _own_clinician(span, m) for m in jobs):
+            categories.discard("OCCUPATION")  # "I'm a nurse and 20 weeks pregnant", "my lymphoedema therapist"
+        if any(
+            m.category == "OCCUPATION" and m.modifier_span[0] < span.start and m.modifier_span[1] >= span.end
+            for m in span.doc._.context_graph.modifiers
+        ):
+            categories.add("OCCUPATION")  # "a lymphoedema therapist", "a pacemaker technician": the job holds the word
         following = span.doc[span.end : span.end + 1]
         if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
             categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
@@ -677,7 +688,9 @@ class ConditionDetector:
             return True
         if any(word in self.person_of or word in self.family for word in re.findall(r"[a-z']+", clause)):
             return False
-        own = re.search(r"\b(i'?m|i’m|i am|i take|i have|i've|ive|i was|i got)\b(?!\s+(?:" + "|".join(_BOOKING_WORDS) + r"))", clause)
+        own = re.search(
+            r"\b(i'?m|i’m|i am|i take|i have|i've|ive|i was|i got|it'?s me|me who)\b(?!\s+(?:" + "|".join(_BOOKING_WORDS) + r"))", clause
+        )
         return bool(own)
 
     def _taken_now(self, span) -> bool:

@@ -50,7 +50,7 @@ def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, che
         return Decision("urgent", analysis, list(analysis.red_flags), learned=learned)
     # A symptom a disclosed condition or a long past explains ("numb feet from my neuropathy", "tingling for months"):
     # the condition's handoff, not an emergency.
-    if learned is not None and learned.group and not analysis.red_flags and analysis.long_standing:
+    if learned is not None and learned.group and not analysis.red_flags and analysis.long_standing and not analysis.resolved:
         chronic = get_chronic_as().get(learned.group)
         if chronic and learned.urgent >= check_at:
             conditions = list(dict.fromkeys([*analysis.conditions, chronic]))

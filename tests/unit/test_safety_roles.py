@@ -120,6 +120,17 @@ DISCLOSURES = [
     ("I'll bring my pregnant sister along, she's my lift and won't be treated", set()),  # someone else
     # Clinicians reporting about the visitor are not another patient.
     ("they've found a sarcoma in my thigh, can you needle my hamstring?", {"cancer"}),  # self
+    # A GP practice is a "surgery"; an operation still to come is not a recent one.
+    ("I'm going to my doctor's surgery tomorrow for bloods, can I come in after?", set()),  # harmless word
+    ("I'm having knee surgery in 3 months, can I have needling before then?", set()),  # hypothetical
+    # Tests that came back negative; becoming pregnant later.
+    ("had a cancer scare but everything came back negative", set()),  # negated
+    ("my patch test was negative for nickel", set()),  # negated
+    ("If I get pregnant later this year would I have to stop?", set()),  # hypothetical
+    # The visitor's own condition while booking for someone else; a clinician for one's own condition.
+    ("booking for my daughter, she's fine with metal, it's me who has the nickel allergy", set()),  # someone else
+    ("swollen arm since my node clearance, my lymphoedema therapist said to check first", {"lymphedema"}),  # self
+    ("I'm a lymphoedema therapist and my hands are sore from massage", set()),  # someone else (work)
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
