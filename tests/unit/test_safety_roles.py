@@ -156,6 +156,11 @@ RED_FLAGS = [
     ("my hay fever is awful this week", set()),
     # Someone else's past symptom, when the visitor says they are the patient, is not an emergency now.
     ("my brother fainted at his dentist once, I'm the patient though", set()),
+    # Bleeding that drips or pours; breathing in Patois; a numbness that has not worn off; woozy since the session.
+    ("blood is dripping from one of the needle holes and I've pressed on it for 20 minutes", {"bleeding"}),
+    ("mi cyaan ketch mi breath since di needling inna mi back", {"breathing_or_chest"}),
+    ("the numbness hasn't worn off, it's been a full day since the needling", {"numbness_or_weakness"}),
+    ("felt woozy and unsteady since the session, it's been 5 hours", {"fainting_or_dizziness"}),
 ]
 
 
