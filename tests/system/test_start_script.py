@@ -24,7 +24,7 @@ import socket
 import subprocess
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -122,8 +122,23 @@ def start(
         output = tmp_path / "start.log"
         popen |= {"stdout": output.open("w"), "stderr": subprocess.STDOUT}
     env = start_env(rasa_port, console_port)
+    popen["preexec_fn"] = signals_at_default(popen.get("preexec_fn"))
     proc = subprocess.Popen([str(root / "scripts" / "start")], cwd=root, env=env, **({"start_new_session": True} | popen))
     return Instance(root, proc, rasa_port, action_port, output, console_port)
+
+
+def signals_at_default(then: Callable[[], None] | None = None) -> Callable[[], None]:
+    """A terminal's shell starts a foreground job with Ctrl-C, hang-up and terminate at their defaults. A test runner
+    started in the background by a non-interactive shell inherits SIGINT ignored (and under nohup SIGHUP), and a shell
+    script cannot trap a signal that was ignored when it started: reset them, as the terminal would, before exec."""
+
+    def preexec() -> None:
+        for signum in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        if then is not None:
+            then()
+
+    return preexec
 
 
 def port_free(port: int) -> bool:
@@ -254,10 +269,7 @@ def test_closing_the_terminal_stops_everything(checkout, tmp_path):
     master, slave = pty.openpty()
 
     def take_terminal() -> None:  # the pty becomes the session's controlling terminal, as in a terminal window
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        # A terminal window starts its shell with SIGHUP at its default; the test runner may have inherited it ignored
-        # (under nohup), and a shell cannot trap a signal that was ignored when it started.
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # signals are reset to their defaults by start() (signals_at_default)
 
     instance = start(checkout, tmp_path, stdin=slave, stdout=slave, stderr=slave, preexec_fn=take_terminal)
     os.close(slave)
