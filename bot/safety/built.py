@@ -11,6 +11,7 @@ import argparse
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +28,16 @@ def is_current(corpus: Path, built: Path) -> bool:
         return False
     with np.load(built, allow_pickle=False) as data:
         return str(data["corpus_sha256"]) == corpus_hash(corpus)
+
+
+Model = TypeVar("Model")
+
+
+def current_model(corpus: Path, built: Path, build: Callable[[], dict[str, float]], load: Callable[[Path], Model]) -> Model:
+    """The model on disk, built first when it is missing or was built from another version of the corpus."""
+    if not is_current(corpus, built):
+        build()
+    return load(built)
 
 
 def build_command(argv: list[str] | None, what: str, corpus: Path, built: Path, build: Callable[[], dict[str, float]]) -> int:

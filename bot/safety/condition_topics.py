@@ -30,8 +30,7 @@ import yaml
 from numpy.typing import NDArray
 
 from bot import DATA_DIR, PROJECT_ROOT
-from bot.safety.built import build_command, corpus_hash
-from bot.safety.built import is_current as built_is_current
+from bot.safety.built import build_command, corpus_hash, current_model
 
 CORPUS = DATA_DIR / "safety" / "condition_corpus.yml"
 BUILT = PROJECT_ROOT / "build" / "condition-topics.npz"
@@ -157,16 +156,10 @@ def build(corpus: Path = CORPUS, out: Path = BUILT, folds: int = 5) -> dict[str,
     return {"examples": len(texts), **report}
 
 
-def is_current(corpus: Path = CORPUS, built: Path = BUILT) -> bool:
-    return built_is_current(corpus, built)
-
-
 @lru_cache(maxsize=1)
 def get_condition_topics() -> ConditionTopics:
     """This process's detector; built first if it is missing or older than the corpus."""
-    if not is_current():
-        build()
-    return ConditionTopics.load()
+    return current_model(CORPUS, BUILT, build, ConditionTopics.load)
 
 
 def main(argv: list[str] | None = None) -> int:
