@@ -244,6 +244,15 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
                         allowed_types={str(k).upper() for k in entry["only"]} if entry.get("only") else None,
                     )
                 )
+    # "my partners on humira", "my brothers chemo": a person word with an "s" for the missing apostrophe.
+    literals = {rule.literal.lower() for rule in rules}
+    for entry in raw.get("other_person") or []:
+        for cue in entry["cue"]:
+            word = str(cue).lower()
+            if " " not in word and not word.endswith("s") and word + "s" not in literals:
+                rules.append(
+                    ConTextRule(word + "s", "FAMILY", direction=_DIRECTION[entry.get("direction", "forward")], max_scope=entry.get("scope"))
+                )
     for cue in raw.get("pseudo") or []:
         rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
     for cue in raw.get("terminate") or []:
@@ -400,6 +409,46 @@ def _resolved_after_but(span) -> bool:
     return False
 
 
+_VISITOR_SUBJECTS = {"i", "im", "i'm", "i’m", "ive", "i've", "id", "i'd"}
+_SAME_SIDE = re.compile(r"\b(?:same (?:side|leg|arm)|that (?:leg|arm|side|shoulder|knee|hand)|just (?:above|below|next to))\b")
+_SITE_PREPOSITIONS = {"on", "in", "around", "over", "under", "across", "behind", "near", "along", "at", "of"}
+_RELATIVE_PRONOUNS = {"who", "whom", "that", "which"}
+
+
+def _visitor_between(span, modifier) -> bool:
+    """ "booking for my husband, I'm the pregnant one": the visitor as a subject between a person cue and the mention
+    ends the cue's reach (not "my mum, who I care for, has...": a relative clause about her)."""
+    if modifier.modifier_span[1] > span.start:
+        return False
+    doc = span.doc
+    return any(
+        t.lower_ in _VISITOR_SUBJECTS and not (t.i > 0 and doc[t.i - 1].lower_ in _RELATIVE_PRONOUNS)
+        for t in doc[modifier.modifier_span[1] : span.start]
+    )
+
+
+_PAST_WORDS = {"had", "was", "were", "suffered"}
+_STILL_GOING = {"diagnosed", "told", "found", "started", "put", "given", "prescribed", "born"}
+
+
+def _past_then_resolved(span, categories: set[str]) -> bool:
+    """A mention told in the past ("had Bell's palsy last spring", "I was 20 weeks pregnant", "finished chemo in 2015")
+    and a resolution after it anywhere in the message ("it cleared completely... face is back to normal"): resolved,
+    however far the resolution stands from it. "was diagnosed with", "was put on" are not a past that ended."""
+    doc = span.doc
+    before = list(doc[max(span.sent.start, span.start - 3) : span.start])
+    said_past = any(t.lower_ in _PAST_WORDS for t in before) and not any(t.lower_ in _STILL_GOING for t in before)
+    if not (said_past or "HISTORICAL" in categories or _long_ago(span)):
+        return False
+    return any(
+        m.category == "RESOLVED"
+        and m.modifier_span[0] >= span.end
+        and m.direction in ("BACKWARD", "BIDIRECTIONAL")  # "...finished chemo": a forward cue speaks of what follows it
+        and _after_but(span, m) is not False
+        for m in doc._.context_graph.modifiers
+    )
+
+
 def _long_ago_in(doc) -> bool:
     """A year at least two years back anywhere in the message ("from Guillain-Barré in 2018")."""
     this_year = date.today().year
@@ -461,6 +510,17 @@ def _numbered(modifier, doc) -> bool:
     return bool(following) and following[0].like_num
 
 
+def _not_a_stage(span) -> bool:
+    """A number rule's match that counts something else: "every 12 weeks" is how often, "my son 2 years ago" is
+    when (not an age or a stage of pregnancy)."""
+    rule = getattr(span._, "target_rule", None)
+    if rule is None or not (" pattern " in str(rule.literal) or str(rule.literal).endswith(" age")):
+        return False
+    doc = span.doc
+    before = doc[span.start - 1].lower_ if span.start > 0 else ""
+    return before in ("every", "each", "per") or any(t.lower_ == "ago" for t in doc[span.end : span.end + 2])
+
+
 _OWN_CHILD = re.compile(r"\b(?:my|our) (?:son|daughter|kid|child|boy|girl|little one|youngest|oldest)\b")
 _ANSWER_NO = {"no", "nope", "nah", "never", "negative", "none"}
 
@@ -512,6 +572,12 @@ class ConditionDetector:
         body = [str(w).lower() for w in raw.get("body_parts") or []]
         self.their_body = re.compile(r"\b(?:his|her)\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
         self.own_body = re.compile(r"\bmy\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
+        self.sites = frozenset(body) | {str(w).lower() for w in raw.get("skin_sites") or []}
+        self.regions: dict[str, set[str]] = {}
+        for region, words in (raw.get("site_regions") or {}).items():
+            for word in words:
+                self.regions.setdefault(str(word).lower(), set()).add(str(region))
+        self.treatment_context = frozenset(str(w).lower() for w in raw.get("treatment_context") or [])
         self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
         # Phrases match on NORM: "can't", "cant" and "cannot" normalise alike, and the speller
@@ -556,6 +622,7 @@ class ConditionDetector:
             if (m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end)
             and not _numbered(m, span.doc)
             and not (m.category == "RESOLVED" and _after_but(span, m) is False)
+            and not (m.category == "FAMILY" and _visitor_between(span, m))
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
@@ -572,8 +639,12 @@ class ConditionDetector:
             categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
             return "negated"
+        if group.site_specific and self._elsewhere(span):
+            return "negated"
         if "CURRENT" not in categories and "RESOLVED" not in categories and _resolved_after_but(span):
             categories.add("RESOLVED")  # "my eczema flared in winter but it's completely cleared now"
+        if "CURRENT" not in categories and "RESOLVED" not in categories and _past_then_resolved(span, categories):
+            categories.add("RESOLVED")
         if "CURRENT" not in categories and (
             "RESOLVED" in categories
             or (("HISTORICAL" in categories or _long_ago(span)) and not group.chronic and not self._taken_now(span))
@@ -692,6 +763,41 @@ class ConditionDetector:
             r"\b(i'?m|i’m|i am|i take|i have|i've|ive|i was|i got|it'?s me|me who)\b(?!\s+(?:" + "|".join(_BOOKING_WORDS) + r"))", clause
         )
         return bool(own)
+
+    def _site(self, token) -> str | None:
+        """The body part a word names, singular ("calves" -> calf, "hands" -> hand), if it is one."""
+        word = token.lower_
+        for candidate in (word[:-3] + "f" if word.endswith("ves") else word, word[:-1] if word.endswith("s") else word, word):
+            if candidate in self.sites:
+                return candidate
+        return None
+
+    def _elsewhere(self, span) -> bool:
+        """A site-specific condition on one part of the body while the treatment is for another ("psoriasis on my scalp
+        only, and I'm booked for my lower back"): not where the needles go. Both sites must be named."""
+        doc = span.doc
+        own: set[str] = set()
+        for token in doc[span.start : min(span.sent.end, span.end + 7)]:
+            site = self._site(token)
+            if site and any(t.lower_ in _SITE_PREPOSITIONS for t in doc[max(span.start, token.i - 3) : token.i]):
+                own.add(site)
+        if span.start > 0 and (site := self._site(doc[span.start - 1])):
+            own.add(site)  # "hand eczema"
+        if not own:
+            return False
+        treated: set[str] = set()
+        for token in doc:
+            site = self._site(token)
+            if not site or span.start - 1 <= token.i < min(span.sent.end, span.end + 7):
+                continue
+            window = {t.lower_ for t in doc[max(0, token.i - 6) : token.i]}
+            fine = doc[token.i + 1 : token.i + 3].text.lower() in ("is fine", "is clear", "is ok", "are fine", "are clear")
+            if window & self.treatment_context or fine:
+                treated.add(site)
+        same_side = _SAME_SIDE.search(doc.text.lower())
+        regions = set().union(*(self.regions.get(site, {site}) for site in own))
+        near = any(self.regions.get(site, {site}) & regions for site in treated)
+        return bool(treated) and not near and not same_side
 
     def _taken_now(self, span) -> bool:
         """A medicine taken now, named right after "I'm on", "she takes" ("I'm on xarelto since my clot last year")."""
@@ -867,6 +973,7 @@ class ConditionDetector:
         ents = [e for e in ents if not (e.label_ == "needle_phobia" and self._treatment_needle(e))]
         ents = [e for e in ents if not (self.groups[e.label_].max_child_age and _a_baby(e))]
         ents = [e for e in ents if not self._pattern_followed_by_other_event(e)]
+        ents = [e for e in ents if not _not_a_stage(e)]
         lexicon = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
         learned = self._learned_mentions(doc, {m.group for m in lexicon}, topics, booked_earlier) if topics is not None else []
         mentions = lexicon + learned

@@ -35,6 +35,7 @@ class ConditionGroup:
     dated_by_message: bool = False  # a distant date or a past cue anywhere in the message makes it history
     patterns: tuple[tuple[dict, ...], ...] = ()  # spaCy token patterns for phrasings with numbers ("I'm 9 weeks", "in year 2")
     patterns_not_followed_by: frozenset[str] = frozenset()  # a pattern match followed by one of these is not a mention
+    site_specific: bool = False  # matters only where the needles go: the same condition elsewhere on the body is not a disclosure
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             dated_by_message=bool(spec.get("dated_by_message")),
             patterns_not_followed_by=frozenset(str(w).lower() for w in spec.get("patterns_not_followed_by") or ()),
             patterns=tuple(tuple(dict(token) for token in pattern) for pattern in spec.get("patterns") or ()),
+            site_specific=bool(spec.get("site_specific")),
         )
     return groups
 

@@ -131,6 +131,24 @@ DISCLOSURES = [
     ("booking for my daughter, she's fine with metal, it's me who has the nickel allergy", set()),  # someone else
     ("swollen arm since my node clearance, my lymphoedema therapist said to check first", {"lymphedema"}),  # self
     ("I'm a lymphoedema therapist and my hands are sore from massage", set()),  # someone else (work)
+    # Damaged skin matters where the needles go: another region of the body is not a disclosure, the same one is.
+    ("got eczema on my feet but the appointment is for my neck", set()),  # elsewhere
+    ("eczema on my shin is raw at the moment, booked for calf needling", {"skin_infection"}),  # same leg
+    ("my mum has an ulcer on her ankle and is booked for her knee", {"skin_infection"}),  # booked for, same leg
+    ("infected graze on my elbow, I'm booked for my forearm", {"skin_infection"}),  # same arm
+    # The visitor as a subject between a person word and the condition speaks for the visitor.
+    ("booking for my dad, I'm the diabetic one not him", set()),  # visitor's own, booked for someone else
+    ("my dad, who I look after, has parkinson's and wants needling for his neck", {"neurological"}),  # booked for
+    # A past told as over, however far the resolution stands from it.
+    ("had shingles on my back last spring, it went away within a few weeks and the skin is back to normal", set()),  # resolved
+    ("I was 30 weeks pregnant when I last came in, she's 2 now and my back is back to normal", set()),  # resolved
+    ("I was diagnosed with epilepsy in 2012, seizures stopped with meds", {"epilepsy"}),  # diagnosed: still there
+    # Numbers that count something else: how often, how long ago.
+    ("I give blood every 16 weeks, no issues", set()),
+    ("had my daughter 3 years ago and my pelvis still aches", set()),
+    # Person words without their apostrophe; drugs handled for other people at work.
+    ("my sisters on clexane after her op, I'm booking for my own shoulder", set()),  # someone else
+    ("I dispense apixaban and warfarin for other people all day, my feet are killing me", set()),  # work
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
