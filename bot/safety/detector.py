@@ -568,6 +568,7 @@ class ConditionDetector:
         self.aftermath = _phrases(raw.get("aftermath") or [])
         self.long_standing = _phrases(raw.get("long_standing") or [])
         self.settled = _phrases(raw.get("settled") or [])
+        self.worsening = _phrases(raw.get("worsening") or [])
         self.asking_ahead = _phrases(raw.get("asking_ahead") or [])
         body = [str(w).lower() for w in raw.get("body_parts") or []]
         self.their_body = re.compile(r"\b(?:his|her)\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
@@ -942,6 +943,18 @@ class ConditionDetector:
             return "hypothetical"
         return "patient"
 
+    def _worsening_after_session(self, doc) -> bool:
+        """A symptom tied to a session that lasts or gets worse ("keeps growing", "hasn't eased since my needling"),
+        not after a negation ("not red or hot or growing")."""
+        text = doc.text.lower()
+        if not self.aftermath.search(text):
+            return False
+        for match in self.worsening.finditer(text):
+            before = text[max(0, match.start() - 40) : match.start()].split()[-6:]
+            if not any(word.strip(",.") in _NEGATIONS for word in before):
+                return True
+        return False
+
     def _asks_ahead(self, doc) -> bool:
         """The message asks what to do if something happens, and says nothing is happening now."""
         current = any(m.category == "CURRENT" for m in doc._.context_graph.modifiers)
@@ -1004,6 +1017,7 @@ class ConditionDetector:
             long_standing,
             _resolved_in(doc) or bool(self.settled.search(doc.text.lower())),
             self._asks_ahead(doc),
+            self._worsening_after_session(doc),
         )
 
 
@@ -1018,6 +1032,7 @@ class Analysis:
     long_standing: bool = False  # months or years, nothing tying it to a session or to now: not a new symptom
     resolved: bool = False  # a resolution cue and no current-time cue ("it stopped", "fine now"), or "breathing normal"
     asks_ahead: bool = False  # "what do I do if it starts bleeding?": asks about later, nothing happening now
+    worsening: bool = False  # tied to a session and lasting or getting worse ("keeps growing since my needling")
 
 
 @lru_cache(maxsize=1)

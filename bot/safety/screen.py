@@ -65,6 +65,17 @@ def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, che
         steps = int(learned.group in analysis.ruled_out) + int(analysis.resolved or analysis.asks_ahead)
         for _ in range(steps):
             learned = Prediction(check_at if learned.urgent >= urgent_at else 0.0, learned.group)
+    # Severity: an after-effect the learned reading is unsure about, tied to a session and lasting or getting worse
+    # ("the red patch at the needle site keeps growing"), with nothing lowering it, is a red flag (one step up).
+    if (
+        learned is not None
+        and learned.group
+        and check_at <= learned.urgent < urgent_at
+        and analysis.worsening
+        and learned.group not in analysis.ruled_out
+        and not (analysis.resolved or analysis.asks_ahead)
+    ):
+        learned = Prediction(urgent_at, learned.group)
     if learned is not None and learned.group and learned.urgent >= urgent_at:
         return Decision("urgent", analysis, [learned.group], learned=learned)
     if analysis.conditions:

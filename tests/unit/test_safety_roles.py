@@ -236,6 +236,12 @@ NOTHING = Analysis([], [], [])
         (Analysis([], [], [], long_standing=True), Prediction(0.97, "numbness_or_weakness"), "disclose"),
         # Nothing of the above: the learned detector alone is enough.
         (NOTHING, Prediction(0.97, "numbness_or_weakness"), "urgent"),
+        # Severity: an unsure reading of a symptom tied to a session that lasts or gets worse is one step up, unless
+        # something lowers it (the message also says it is over).
+        (NOTHING, Prediction(0.6, "infection_signs"), "check"),
+        (Analysis([], [], [], worsening=True), Prediction(0.6, "infection_signs"), "urgent"),
+        (Analysis([], [], [], worsening=True, resolved=True), Prediction(0.6, "infection_signs"), None),
+        (Analysis([], [], [], worsening=True), Prediction(0.2, "infection_signs"), None),
     ],
 )
 def test_the_lexicon_roles_temper_the_learned_reading(analysis, learned, kind):
@@ -248,3 +254,16 @@ def test_the_lexicon_roles_temper_the_learned_reading(analysis, learned, kind):
 def test_the_screen_gives_a_long_standing_symptom_a_handoff_not_urgent_care():
     decision = get_screen().screen("tingling down my left arm on and off for years, a neurologist follows it")
     assert decision.kind == "disclose"
+
+
+@pytest.mark.parametrize(
+    ("text", "worsening"),
+    [
+        ("the red patch where you needled my calf keeps growing", True),
+        ("still woozy since the session, it hasn't eased", True),
+        ("small lump at the needle site, it's not red or hot or growing", False),  # negated
+        ("my calf keeps growing from all the hill runs", False),  # nothing ties it to a session
+    ],
+)
+def test_lasting_or_worsening_counts_only_when_tied_to_a_session(detector, text, worsening):
+    assert detector.analyse(text).worsening is worsening
