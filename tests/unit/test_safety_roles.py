@@ -149,6 +149,9 @@ DISCLOSURES = [
     # Person words without their apostrophe; drugs handled for other people at work.
     ("my sisters on clexane after her op, I'm booking for my own shoulder", set()),  # someone else
     ("I dispense apixaban and warfarin for other people all day, my feet are killing me", set()),  # work
+    ("the invoice is due in march, can I pay by card?", set()),  # harmless: a bill falls due
+    ("my pelvis has ached since my last pregnancy, she's 4 now", set()),  # a pregnancy that ended
+    ("pregnant again and my pelvis aches like in my last pregnancy", {"pregnancy"}),  # a current one beside it
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
