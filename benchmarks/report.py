@@ -181,8 +181,8 @@ def real_question_tables() -> list[str]:
 
 def blind_safety_tables() -> list[str]:
     """The blind safety sets (benchmarks/safety_blind.py): every recorded run, then categories of the last run."""
-    sets = [(name, RESULTS / f"safety_blind_{name}.json") for name in "abcdefgh"]
-    sets = [(name, json.loads(path.read_text())) for name, path in sets if path.exists()]
+    paths = sorted(RESULTS.glob("safety_blind_*.json"))
+    sets = [(path.stem.removeprefix("safety_blind_"), json.loads(path.read_text())) for path in paths]
     if not sets:
         return []
     lines = [
