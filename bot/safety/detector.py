@@ -423,7 +423,7 @@ def _visitor_between(span, modifier) -> bool:
     doc = span.doc
     return any(
         t.lower_ in _VISITOR_SUBJECTS and not (t.i > 0 and doc[t.i - 1].lower_ in _RELATIVE_PRONOUNS)
-        for t in doc[modifier.modifier_span[1] : span.start]
+        for t in doc[modifier.modifier_span[1] : span.end]  # "they take bloods I go grey": the span may hold it
     )
 
 
@@ -567,6 +567,7 @@ class ConditionDetector:
         self.treatment_past = _phrases(needle.get("past") or [])
         self.aftermath = _phrases(raw.get("aftermath") or [])
         self.long_standing = _phrases(raw.get("long_standing") or [])
+        self.habitual = _phrases(raw.get("habitual") or [])
         self.settled = _phrases(raw.get("settled") or [])
         self.worsening = _phrases(raw.get("worsening") or [])
         self.asking_ahead = _phrases(raw.get("asking_ahead") or [])
@@ -884,15 +885,35 @@ class ConditionDetector:
         long_standing = not now and (bool(self.long_standing.search(text)) or _long_ago_in(doc))
         explained: set[str] = set()
         conditions: list[str] = []
+        at_needles = self._habitual_at_needles(doc) if not now else False
         for key, group in self.groups.items():
             if group.kind != "red_flag":
                 continue
-            if disclosed & set(group.explained_by):
+            if group.habitual_as and at_needles:
+                explained.add(key)  # "I go grey and hit the floor every time they take bloods": needle phobia
+                conditions.append(group.habitual_as)
+            elif disclosed & set(group.explained_by):
                 explained.add(key)
             elif key in seen and long_standing and group.chronic_as:
                 explained.add(key)
                 conditions.append(group.chronic_as)
         return explained, conditions, long_standing
+
+    def _habitual_at_needles(self, doc) -> bool:
+        """A reaction that comes every time ("whenever", "every time", "I'm a fainter") with a needle or blood word
+        and a fainting word, about the visitor: a fear of needles, not an emergency now."""
+        text = doc.text.lower()
+        if not self.habitual.search(text) or "needle_phobia" not in self.groups or not self.groups["needle_phobia"].near:
+            return False
+        words = {t.lower_ for t in doc} | {t.lemma_.lower() for t in doc}
+        phobia = self.groups["needle_phobia"]
+        needle = set(phobia.near[0].second) & words
+        reactions = set(phobia.near[-1].first) | {"fainter", "floor", "tunnel", "faint"}
+        reacts = any(
+            (t.lower_ in reactions or t.lemma_.lower() in reactions) and not {n.lower_ for n in doc[max(0, t.i - 3) : t.i]} & _NEGATIONS
+            for t in doc
+        )
+        return bool(needle) and reacts and not any(t.lower_ in self.family and t.lower_ not in _PRONOUNS for t in doc)
 
     def detect(self, text: str, booked_earlier: bool = False) -> list[Mention]:
         return self.analyse(text, booked_earlier).mentions

@@ -152,6 +152,9 @@ DISCLOSURES = [
     ("the invoice is due in march, can I pay by card?", set()),  # harmless: a bill falls due
     ("my pelvis has ached since my last pregnancy, she's 4 now", set()),  # a pregnancy that ended
     ("pregnant again and my pelvis aches like in my last pregnancy", {"pregnancy"}),  # a current one beside it
+    # Fainting at needles every time is a fear of needles (a handoff), not an emergency now.
+    ("whenever they take bloods I go grey and end up on the floor", {"needle_phobia"}),  # self
+    ("every time I give blood it's fine, no fainting at all", set()),  # negated
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
@@ -182,6 +185,7 @@ RED_FLAGS = [
     ("mi cyaan ketch mi breath since di needling inna mi back", {"breathing_or_chest"}),
     ("the numbness hasn't worn off, it's been a full day since the needling", {"numbness_or_weakness"}),
     ("felt woozy and unsteady since the session, it's been 5 hours", {"fainting_or_dizziness"}),
+    ("I faint every time I stand up since the needling this morning", {"fainting_or_dizziness"}),  # tied to a session
 ]
 
 
