@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.safety.screen import Decision, get_screen  # noqa: E402
 
-DEV_SETS = [ROOT / "benchmarks" / "data" / f"safety_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8")]
+DEV_SETS = [ROOT / "benchmarks" / "data" / f"safety_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10")]
 
 
 def outcome(decision: Decision) -> str:
