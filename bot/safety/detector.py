@@ -339,8 +339,14 @@ def family_words(raw: dict) -> frozenset[str]:
     return frozenset(str(w).lower() for entry in raw.get("other_person") or [] for w in entry["cue"] if " " not in str(w))
 
 
+def _cues(doc) -> list:
+    """The cues that modify: medspaCy also lists its terminators ("but", "still", "because", "since") as modifiers with
+    a category (NEGATED_EXISTENCE, HYPOTHETICAL), which would read "still peeling" as a negation."""
+    return [m for m in doc._.context_graph.modifiers if m.direction not in ("TERMINATE", "PSEUDO")]
+
+
 def _books_for_someone(doc) -> bool:
-    return any(m.category == "PROXY" for m in doc._.context_graph.modifiers)
+    return any(m.category == "PROXY" for m in _cues(doc))
 
 
 SOMEONE = "someone"  # booked for a person the message does not name
@@ -403,7 +409,7 @@ def _after_but(span, modifier) -> bool | None:
 
 def _resolved_after_but(span) -> bool:
     """A resolution after "but" about the same thing: "but" may end a cue's reach in ConText, so it is read here."""
-    for modifier in span.doc._.context_graph.modifiers:
+    for modifier in _cues(span.doc):
         if modifier.category == "RESOLVED" and modifier.modifier_span[0] < span.sent.end and _after_but(span, modifier):
             return True
     return False
@@ -427,6 +433,18 @@ def _visitor_between(span, modifier) -> bool:
     )
 
 
+_TERMINATORS = {"but", "however", "yet", "although", "though", "except", "whereas"}
+
+
+def _terminated(span, modifier) -> bool:
+    """ "not on any meds but I am pregnant, about 14 weeks": "but" ends a cue before it, as medspaCy's terminators
+    mean to (its own check misses a cue whose reach lies inside the terminator's). Cues after the mention keep
+    their reading of "but" (``_after_but``: "but it's completely cleared now")."""
+    if modifier.modifier_span[1] > span.start:
+        return False
+    return any(t.lower_ in _TERMINATORS for t in span.doc[modifier.modifier_span[1] : span.start])
+
+
 _PAST_WORDS = {"had", "was", "were", "suffered"}
 _STILL_GOING = {"diagnosed", "told", "found", "started", "put", "given", "prescribed", "born"}
 
@@ -445,7 +463,7 @@ def _past_then_resolved(span, categories: set[str]) -> bool:
         and m.modifier_span[0] >= span.end
         and m.direction in ("BACKWARD", "BIDIRECTIONAL")  # "...finished chemo": a forward cue speaks of what follows it
         and _after_but(span, m) is not False
-        for m in doc._.context_graph.modifiers
+        for m in _cues(doc)
     )
 
 
@@ -488,12 +506,12 @@ _ENDINGS = {"stop", "settle", "pass", "go", "ease", "clear", "improve", "let", "
 
 def _dated_message(doc) -> bool:
     """A past cue or a distant year anywhere in the message, and nothing saying now."""
-    categories = {m.category for m in doc._.context_graph.modifiers}
+    categories = {m.category for m in _cues(doc)}
     return "CURRENT" not in categories and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago_in(doc))
 
 
 def _resolved_in(doc) -> bool:
-    categories = {m.category for m in doc._.context_graph.modifiers}
+    categories = {m.category for m in _cues(doc)}
     return "RESOLVED" in categories and "CURRENT" not in categories
 
 
@@ -625,16 +643,14 @@ class ConditionDetector:
             and not _numbered(m, span.doc)
             and not (m.category == "RESOLVED" and _after_but(span, m) is False)
             and not (m.category == "FAMILY" and _visitor_between(span, m))
+            and not _terminated(span, m)
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
         jobs = [m for m in span._.modifiers if m.category == "OCCUPATION"]
         if jobs and all(_own_state_after(span, m) or _own_clinician(span, m) for m in jobs):
             categories.discard("OCCUPATION")  # "I'm a nurse and 20 weeks pregnant", "my lymphoedema therapist"
-        if any(
-            m.category == "OCCUPATION" and m.modifier_span[0] < span.start and m.modifier_span[1] >= span.end
-            for m in span.doc._.context_graph.modifiers
-        ):
+        if any(m.category == "OCCUPATION" and m.modifier_span[0] < span.start and m.modifier_span[1] >= span.end for m in _cues(span.doc)):
             categories.add("OCCUPATION")  # "a lymphoedema therapist", "a pacemaker technician": the job holds the word
         following = span.doc[span.end : span.end + 1]
         if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
@@ -712,7 +728,7 @@ class ConditionDetector:
         book for a person they do not name ("for her", "his neck"), None when they book for no one ("booking for Monday",
         "the physio wants to needle")."""
         someone = False
-        for modifier in doc._.context_graph.modifiers:
+        for modifier in _cues(doc):
             if modifier.category != "PROXY":
                 continue
             start, end = modifier.modifier_span
@@ -832,7 +848,7 @@ class ConditionDetector:
         return bool(group.max_child_age) and bool(_OWN_CHILD.search(span.doc.text.lower())) and not self.says_self_patient(span.doc)
 
     def _about_own_session_now(self, doc) -> bool:
-        current = any(m.category == "CURRENT" for m in doc._.context_graph.modifiers)
+        current = any(m.category == "CURRENT" for m in _cues(doc))
         return self._has_first_person(doc[:]) and (current or bool(self.aftermath.search(doc.text.lower())))
 
     def says_self_patient(self, doc) -> bool:
@@ -941,11 +957,7 @@ class ConditionDetector:
         """The role of a condition a whole sentence is about (no span to attach cues to): every cue in the sentence
         counts, whatever its reach, so a learned reading is kept only where nothing says it is not the patient now."""
         doc = sentence.doc
-        categories = {
-            m.category
-            for m in doc._.context_graph.modifiers
-            if sentence.start <= m.modifier_span[0] < sentence.end and not _numbered(m, doc)
-        }
+        categories = {m.category for m in _cues(doc) if sentence.start <= m.modifier_span[0] < sentence.end and not _numbered(m, doc)}
         if "NEGATED_EXISTENCE" in categories:
             return "negated"
         if "CURRENT" not in categories and ("RESOLVED" in categories or "HISTORICAL" in categories or _long_ago_in(sentence)):
@@ -978,7 +990,7 @@ class ConditionDetector:
 
     def _asks_ahead(self, doc) -> bool:
         """The message asks what to do if something happens, and says nothing is happening now."""
-        current = any(m.category == "CURRENT" for m in doc._.context_graph.modifiers)
+        current = any(m.category == "CURRENT" for m in _cues(doc))
         return not current and bool(self.asking_ahead.search(doc.text.lower()))
 
     def _learned_mentions(self, doc, seen: set[str], topics: TopicReader, booked_earlier: bool) -> list[Mention]:

@@ -155,6 +155,8 @@ DISCLOSURES = [
     # Fainting at needles every time is a fear of needles (a handoff), not an emergency now.
     ("whenever they take bloods I go grey and end up on the floor", {"needle_phobia"}),  # self
     ("every time I give blood it's fine, no fainting at all", set()),  # negated
+    # "but" ends a negation before it, however far the negation would reach.
+    ("not taking any tablets or anything like that but I am pregnant, about 14 weeks", {"pregnancy"}),  # self
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
@@ -274,3 +276,11 @@ def test_the_screen_gives_a_long_standing_symptom_a_handoff_not_urgent_care():
 )
 def test_lasting_or_worsening_counts_only_when_tied_to_a_session(detector, text, worsening):
     assert detector.analyse(text).worsening is worsening
+
+
+def test_medspacy_terminators_are_not_read_as_negations():
+    """ "still" and "but" are medspaCy terminators listed as modifiers with a negation category; a learned reading
+    of a sentence that holds one is still the patient's."""
+    decision = get_screen().screen("my new tattoo on my calf is 4 days old and still weepy, calf needling on friday ok?")
+    assert decision.kind == "disclose"
+    assert "skin_infection" in decision.analysis.conditions
