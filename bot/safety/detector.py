@@ -155,23 +155,35 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         "pamangkin",
         "apo",
         "pickney",
+        "kiddo",
+        "bub",
+        "bubba",
+        "munchkin",
+        "bairn",
+        "wean",
     ]
     age = {"LOWER": {"IN": ages}}
     year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
     pronoun = {"LOWER": {"IN": ["she's", "he's", "shes", "hes", "she", "he"]}}
     # "he's 5", "she is only 4 years old": not "she's 5 months pregnant" or "he's 6 foot".
-    not_a_child_age: dict = {"LOWER": {"NOT_IN": _NOT_A_CHILD_AGE}}
     age_only: list[dict] = [
         {"LOWER": {"IN": ["he", "she", "they", "i", "im"]}},
         {"LOWER": {"IN": ["'s", "’s", "s", "is", "are", "'re", "’re", "'m", "’m", "am", "m"]}, "OP": "?"},
         {"LOWER": {"IN": ["only", "just", "turned", "turn", "turns", "turning"]}, "OP": "?"},
         {"LOWER": {"IN": ["turned", "turning"]}, "OP": "?"},  # "she's just turned 10"
         age,
-        not_a_child_age,
+    ]
+    # "kiddo is 8", "bub is 18 months" (a baby: ``_a_baby``), without "my"
+    nickname: list[dict] = [
+        {"LOWER": {"IN": ["kiddo", "bub", "bubba", "munchkin", "bairn", "wean"]}},
+        {"LOWER": {"IN": ["is", "'s", "’s", "s"]}},
+        {"LOWER": {"IN": ["only", "just", "nearly", "almost"]}, "OP": "?"},
+        age,
     ]
     return [
+        nickname,
         age_only,
-        [{"LOWER": {"IN": ["aged", "age"]}}, age, not_a_child_age],
+        [{"LOWER": {"IN": ["aged", "age"]}}, age],
         [{"LOWER": {"IN": ["tiene", "tem"]}}, age, {"LOWER": {"IN": ["años", "anos", "anos", "year", "years"]}}],  # "mi hijo tiene 9 años"
         # "do you treat 5 yr olds?", "for 6 year olds" (not "my tattoo is 8 years old")
         [age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "olds"}],
@@ -182,7 +194,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
             {"LOWER": {"IN": ["year", "years", "yr", "yrs", "y"]}},
             {"LOWER": {"IN": ["old", "-"]}},
         ],
-        [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}, not_a_child_age],
+        [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
         [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
         # "for my pamangkin po, 7 years old", "(6 yrs old)": an age set off after the person it describes
         [{"IS_PUNCT": True}, age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "old"}],
@@ -193,7 +205,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
             {"LOWER": {"IN": ["1", "2", "3", "4", "5", "6", "7"]}},
         ],
         [
-            {"LOWER": {"IN": ["my", "mi", "our"]}},
+            {"LOWER": {"IN": ["my", "mi", "our", "the"]}},
             {"LOWER": {"IN": ["baby", "little", "lil", "wee", "youngest", "eldest", "middle", "foster", "adopted", "step"]}, "OP": "?"},
             {"LOWER": {"IN": relatives}},
             {"LOWER": {"IN": ["is", "who", "'s", "(", ",", "has", "have", "having", "are"]}, "OP": "?"},
@@ -311,6 +323,14 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
             {"LOWER": {"IN": family}},
         ]
         rules.append(ConTextRule("booking verb + family member", "PROXY", direction="BIDIRECTIONAL", max_scope=30, pattern=pattern))
+        # "for my wife: she takes methotrexate", "re my dad - he's on warfarin": a heading naming the patient.
+        heading = [
+            {"LOWER": {"IN": ["for", "re"]}},
+            {"LOWER": {"IN": ["my", "our"]}},
+            {"LOWER": {"IN": family}},
+            {"TEXT": {"IN": [":", "-", "–"]}},
+        ]
+        rules.append(ConTextRule("for my <family member>:", "PROXY", direction="BIDIRECTIONAL", max_scope=30, pattern=heading))
     return rules, {str(w).lower() for w in raw.get("first_person") or []}
 
 
@@ -536,6 +556,8 @@ def _not_a_stage(span) -> bool:
         return False
     doc = span.doc
     before = doc[span.start - 1].lower_ if span.start > 0 else ""
+    if str(rule.literal).endswith(" age") and span.end < len(doc) and doc[span.end].lower_ in _NOT_A_CHILD_AGE:
+        return True  # "she's 5 months pregnant", "he's 6 foot": not an age (a message may also end with the age)
     return before in ("every", "each", "per") or any(t.lower_ == "ago" for t in doc[span.end : span.end + 2])
 
 
@@ -880,8 +902,9 @@ class ConditionDetector:
             if token.lemma_.lower() in ("needle", "needles"):
                 if any(t.lower_ in self.treatment_before for t in doc[max(0, token.i - 2) : token.i]):
                     return True
-                if self.treatment_after.match(doc[token.i + 1 : token.i + 5].text.lower()):
-                    return True
+                the_session = token.i > 0 and doc[token.i - 1].lower_ in ("the", "your", "ur", "those", "these")
+                if the_session and self.treatment_after.match(doc[token.i + 1 : token.i + 5].text.lower()):
+                    return True  # "dizzy when the needle goes in"; "I black out when needles go in" is the phobia
         return False
 
     def _explained(self, doc, mentions: list[Mention]) -> tuple[set[str], list[str], bool]:

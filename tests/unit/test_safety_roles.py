@@ -157,6 +157,26 @@ DISCLOSURES = [
     ("every time I give blood it's fine, no fainting at all", set()),  # negated
     # "but" ends a negation before it, however far the negation would reach.
     ("not taking any tablets or anything like that but I am pregnant, about 14 weeks", {"pregnancy"}),  # self
+    # Booking for someone in the words people use: "appt", a heading naming them, what they can "see" or "cope" with.
+    ("made an appt for my mum, she has MS", {"neurological"}),  # booked for
+    ("re my dad - he's on xarelto", {"blood_thinners"}),  # booked for
+    ("my husband is on xarelto, the appt is for me though", set()),  # someone else
+    # A child by a nickname or "the boy", and an age that ends the message; a baby by months is not a child patient.
+    ("kiddo is 7 and his heels hurt after footy", {"child_patient"}),  # booked for
+    ("the boy is 6, can he have it for his knee?", {"child_patient"}),  # booked for
+    ("booking for my daughter, she's 6", {"child_patient"}),  # the age ends the message
+    ("booking for my wife, she's 6 months pregnant", {"pregnancy"}),  # months, not an age
+    # Pregnancy by "expecting" followed by what comes next, not by what is expected.
+    ("we're expecting again and my back is killing me", {"pregnancy"}),  # self
+    ("I'm expecting a parcel so can we do mornings?", set()),  # harmless word
+    # Needle fear in stories; needles in general are not the session's needle.
+    ("I black out when needles go in, every single time", {"needle_phobia"}),  # self
+    ("I had to be sedated for my last blood test, that's how bad it is", {"needle_phobia"}),  # self
+    ("my nerves are shot before exams, neck is tight", set()),  # harmless: "shot"
+    # Clinicians who put the visitor on a medicine, and comparisons, are not another person or a general question.
+    ("after my hip op they've got me on clexane injections for 4 weeks", {"blood_thinners"}),  # self
+    ("I have von willebrand so I bruise more than most people", {"bleeding_disorder"}),  # self
+    ("my kidney cancer has spread to my bones, my back aches", {"cancer"}),  # not an infection red flag
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
