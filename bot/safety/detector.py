@@ -233,6 +233,23 @@ def _near_patterns(near: Near) -> list[list[dict]]:
     return patterns
 
 
+def _with_other_persons(group) -> list[str]:
+    """A red flag's terms, and those said with "my" also with "his", "her", "their", "your" ("can't catch his breath"):
+    an emergency is an emergency, whoever has it."""
+    terms = list(group.terms)
+    if group.kind != "red_flag":
+        return terms
+    known = set(terms)
+    for term in group.terms:
+        if re.search(r"\bmy\b", term):
+            for pronoun in ("his", "her", "their", "your"):
+                variant = re.sub(r"\bmy\b", pronoun, term)
+                if variant not in known:
+                    known.add(variant)
+                    terms.append(variant)
+    return terms
+
+
 def _phrases(words) -> re.Pattern[str]:
     """A whole-word regex for any of the phrases (apostrophes: straight or curly)."""
     alternatives = sorted((re.escape(str(w).lower()).replace("'", "['’]?") for w in words), key=len, reverse=True)
@@ -242,20 +259,25 @@ def _phrases(words) -> re.Pattern[str]:
 def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     rules: list[ConTextRule] = []
+    # One rule per cue, category and groups: a cue listed both before and after a mention ("stopped taking warfarin",
+    # "the bleeding stopped") reaches both ways; two rules would leave medspaCy to keep one of them, by their order.
+    specs: dict[tuple[str, str, frozenset[str]], tuple[str, int | None]] = {}
     for role, category in _CATEGORY.items():
         for entry in raw.get(role) or []:
             cues = entry["cue"] if isinstance(entry["cue"], list) else [entry["cue"]]
+            # A cue for some groups only (``only``): habitual occasions ("at blood tests") and needle phobia.
+            only = frozenset(str(k).upper() for k in entry.get("only") or ())
+            direction, scope = _DIRECTION[entry.get("direction", "forward")], entry.get("scope")
             for cue in cues:
-                rules.append(
-                    ConTextRule(
-                        str(cue),
-                        category,
-                        direction=_DIRECTION[entry.get("direction", "forward")],
-                        max_scope=entry.get("scope"),
-                        # A cue for some groups only (``only``): habitual occasions ("at blood tests") and needle phobia.
-                        allowed_types={str(k).upper() for k in entry["only"]} if entry.get("only") else None,
-                    )
-                )
+                key = (str(cue), category, only)
+                if key in specs and specs[key][0] != direction:
+                    other_scope = specs[key][1]
+                    scope = None if scope is None or other_scope is None else max(scope, other_scope)
+                    specs[key] = ("BIDIRECTIONAL", scope)
+                elif key not in specs:
+                    specs[key] = (direction, scope)
+    for (cue, category, only), (direction, scope) in specs.items():
+        rules.append(ConTextRule(cue, category, direction=direction, max_scope=scope, allowed_types=set(only) or None))
     # "my partners on humira", "my brothers chemo": a person word with an "s" for the missing apostrophe.
     literals = {rule.literal.lower() for rule in rules}
     for entry in raw.get("other_person") or []:
@@ -267,6 +289,16 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
                 )
     for cue in raw.get("pseudo") or []:
         rules.append(ConTextRule(str(cue), "PSEUDO", direction="PSEUDO"))
+    # "I can't lie flat without getting breathless": "without" after "can't" says it happens, not that it does not.
+    cannot = [
+        {"LOWER": {"IN": ["ca", "can", "could", "cant", "cannot", "couldnt"]}},
+        {"LOWER": {"IN": ["n't", "not", "’t"]}, "OP": "?"},
+        {"IS_ALPHA": True, "OP": "?"},
+        {"IS_ALPHA": True, "OP": "?"},
+        {"IS_ALPHA": True, "OP": "?"},
+        {"LOWER": "without"},
+    ]
+    rules.append(ConTextRule("can't ... without", "PSEUDO", direction="PSEUDO", pattern=cannot))
     for cue in raw.get("terminate") or []:
         rules.append(ConTextRule(str(cue), "TERMINATE", direction="TERMINATE"))
     # "I'm an oncology nurse": "a/an", at most one word, an occupation; what follows is about the people they work with.
@@ -453,6 +485,35 @@ def _visitor_between(span, modifier) -> bool:
     )
 
 
+def _past_nearer(span) -> bool:
+    """A past cue nearer the mention than a present one that stands past "and", "but" or a comma after it: the
+    present cue is about what comes after ("had chemo last year and still on tamoxifen")."""
+    doc = span.doc
+
+    def distance(m) -> int:
+        start, end = m.modifier_span
+        return span.start - end if end <= span.start else start - span.end
+
+    past = [distance(m) for m in span._.modifiers if m.category == "HISTORICAL"]
+    year = _long_ago_year(span)
+    if year is not None:
+        past.append(year.i - span.end)  # "chemo in 2016"
+    present = [m for m in span._.modifiers if m.category == "CURRENT"]
+    if not past or not present:
+        return False
+    for m in present:
+        if m.modifier_span[0] < span.end:
+            return False  # a present cue before the mention ("still on warfarin since 2015") is its own
+        between = {t.lower_ for t in doc[span.end : m.modifier_span[0]]}
+        if not between & {"and", "but", ","} or distance(m) <= min(past):
+            return False
+        cue = doc[m.modifier_span[0] : m.modifier_span[1]].text.lower()
+        named_after = any(e.start >= m.modifier_span[1] and e.label_ != span.label_ for e in doc.ents)
+        if cue.startswith(("still on", "still taking", "been on", "been taking")) and not named_after:
+            return False  # "heart transplant 2009, still on anti rejection tablets": the transplant's own medicine
+    return True
+
+
 _TERMINATORS = {"but", "however", "yet", "although", "though", "except", "whereas"}
 
 
@@ -462,7 +523,12 @@ def _terminated(span, modifier) -> bool:
     their reading of "but" (``_after_but``: "but it's completely cleared now")."""
     if modifier.modifier_span[1] > span.start:
         return False
-    return any(t.lower_ in _TERMINATORS for t in span.doc[modifier.modifier_span[1] : span.start])
+    between = span.doc[modifier.modifier_span[1] : span.start]
+    if modifier.category == "NEGATED_EXISTENCE" and any(
+        t.text == "," and t.i + 1 < len(span.doc) and span.doc[t.i + 1].lower_ in ("it", "it's", "its", "this", "that's") for t in between
+    ):
+        return True  # "this isn't a normal bruise, it's a big swollen lump": what it is instead is not negated
+    return any(t.lower_ in _TERMINATORS for t in between)
 
 
 _PAST_WORDS = {"had", "was", "were", "suffered"}
@@ -576,14 +642,19 @@ def _answered_no(span) -> bool:
 
 def _long_ago(span) -> bool:
     """A year at least two years back right after the mention, not after "since" ("chemo in 2010"; "since 2015" is ongoing)."""
+    return _long_ago_year(span) is not None
+
+
+def _long_ago_year(span):
+    """The token of that year, or None."""
     this_year = date.today().year
     doc = span.doc
     for token in doc[span.end : min(span.end + 4, span.sent.end)]:
         if token.like_num and len(token.text) == 4 and token.text.isdigit() and 1940 <= int(token.text) <= this_year - 2:
             before = token.nbor(-1).lower_ if token.i > span.sent.start else ""
             if before != "since":
-                return True
-    return False
+                return token
+    return None
 
 
 class ConditionDetector:
@@ -627,7 +698,7 @@ class ConditionDetector:
         matcher: Any = self.nlp.add_pipe("medspacy_target_matcher", config={"phrase_matcher_attr": "NORM"})
         rules = []
         for group in [*self.groups.values(), *self.harmless.values()]:
-            rules += [TargetRule(term, group.key) for term in group.terms]
+            rules += [TargetRule(term, group.key) for term in _with_other_persons(group)]
             if group.max_child_age:
                 rules += [TargetRule(f"{group.key} age", group.key, pattern=p) for p in _age_patterns(group.max_child_age)]
             for n, near in enumerate(group.near):
@@ -677,6 +748,8 @@ class ConditionDetector:
         following = span.doc[span.end : span.end + 1]
         if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
             categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
+        if ("HISTORICAL" in categories or _long_ago(span)) and "CURRENT" in categories and not group.chronic and _past_nearer(span):
+            categories.discard("CURRENT")  # "my pregnancy was 2 years ago and i still get pelvic pain": "still" is the pain's
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
             return "negated"
         if group.site_specific and self._elsewhere(span):

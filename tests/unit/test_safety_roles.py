@@ -177,6 +177,15 @@ DISCLOSURES = [
     ("after my hip op they've got me on clexane injections for 4 weeks", {"blood_thinners"}),  # self
     ("I have von willebrand so I bruise more than most people", {"bleeding_disorder"}),  # self
     ("my kidney cancer has spread to my bones, my back aches", {"cancer"}),  # not an infection red flag
+    # The nearer cue wins when a past and a present one stand on either side of "and".
+    ("my pregnancy was 3 years ago and I still get pelvic pain", set()),  # historical
+    ("had chemo in 2016 and still on tamoxifen", {"cancer"}),  # the medicine is now
+    ("say I start humira next year, would that matter?", set()),  # hypothetical
+    ("the form asks about fits - never had one", set()),  # negated
+    ("I work as a podiatrist with lots of diabetic patients", set()),  # work
+    ("my dog has seizures, the vet says it's epilepsy, anyway my neck is sore", set()),  # a pet
+    # A cue listed both before and after a mention reaches both ways.
+    ("I stopped taking warfarin back in 2019", set()),  # resolved
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
@@ -208,6 +217,11 @@ RED_FLAGS = [
     ("the numbness hasn't worn off, it's been a full day since the needling", {"numbness_or_weakness"}),
     ("felt woozy and unsteady since the session, it's been 5 hours", {"fainting_or_dizziness"}),
     ("I faint every time I stand up since the needling this morning", {"fainting_or_dizziness"}),  # tied to a session
+    # "can't ... without" happens; "isn't X, it's Y" is Y; a red flag about someone else in the words said of oneself.
+    ("I can't lie down without getting short of breath since the needling", {"breathing_or_chest"}),
+    ("this isn't normal soreness, it's a huge swelling that keeps getting bigger since my session", {"infection_signs"}),
+    ("my dad had his back needled and now he can't catch his breath", {"breathing_or_chest"}),
+    ("the bleeding stopped after a minute, all fine", set()),  # resolved
 ]
 
 
