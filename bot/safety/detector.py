@@ -893,6 +893,10 @@ class ConditionDetector:
         for token in doc[span.start : min(span.sent.end, span.end + 7)]:
             site = self._site(token)
             if site and any(t.lower_ in _SITE_PREPOSITIONS for t in doc[max(span.start, token.i - 3) : token.i]):
+                # "the backs of my knees", "the side of my neck": the part named after "of" is the site
+                after_of = [self._site(t) for t in doc[token.i + 2 : min(len(doc), token.i + 5)]] if token.i + 1 < len(doc) else []
+                if doc[token.i + 1 : token.i + 2].text.lower() == "of" and any(after_of):
+                    site = next(s for s in after_of if s)
                 own.add(site)
         if span.start > 0 and (site := self._site(doc[span.start - 1])):
             own.add(site)  # "hand eczema"

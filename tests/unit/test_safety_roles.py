@@ -186,6 +186,9 @@ DISCLOSURES = [
     ("my dog has seizures, the vet says it's epilepsy, anyway my neck is sore", set()),  # a pet
     # A cue listed both before and after a mention reaches both ways.
     ("I stopped taking warfarin back in 2019", set()),  # resolved
+    # "the backs of my knees" is the knees; a medicine taken weekly goes on.
+    ("my eczema is weepy on the backs of my knees and the physio wants to needle my hamstrings", {"skin_infection"}),  # same leg
+    ("alendronate weekly for my thin bones, I broke my wrist last year", {"older_adult_precautions"}),  # self
 ]
 
 # (message, red-flag groups that must be urgent now; empty = not urgent)
