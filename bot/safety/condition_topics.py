@@ -89,6 +89,15 @@ class ConditionTopics:
         row = self.probabilities(get_encoder().encode([text]))[0]
         return bool(row[self._conditions].max() >= GATE)
 
+    def may_mention_another(self, text: str, seen: set[str]) -> bool:
+        """Whether the whole message reads as possibly about a condition other than ``seen`` (the lexicon's): only
+        then is each sentence read for one (a second forward pass per sentence, the screen's largest cost)."""
+        from bot.nlu.encoder import get_encoder
+
+        row = self.probabilities(get_encoder().encode([text]))[0]
+        others = self._conditions & np.array([c not in seen for c in self.classes])
+        return bool(others.any() and row[others].max() >= GATE)
+
     def predict(self, texts: list[str]) -> list[Topic]:
         from bot.nlu.encoder import get_encoder
 

@@ -1093,13 +1093,20 @@ class ConditionDetector:
         current = any(m.category == "CURRENT" for m in _cues(doc))
         return not current and bool(self.asking_ahead.search(doc.text.lower()))
 
-    def _learned_mentions(self, doc, seen: set[str], topics: TopicReader, booked_earlier: bool) -> list[Mention]:
+    def _learned_mentions(
+        self,
+        doc,
+        seen: set[str],
+        topics: TopicReader,
+        booked_earlier: bool,
+        another: Callable[[set[str]], bool] | None = None,
+    ) -> list[Mention]:
         """Conditions the lexicon did not see at all, from the learned reading of each sentence, with the sentence's role.
         A sentence where the lexicon found a condition, or a phrase it knows is harmless ("2nd trimester of uni"), is
         not read again, and a child's age is the lexicon's to judge (its age rules), not a reading."""
         known = [e for e in doc.ents if e.label_ in self.harmless or e.label_ in self.condition_keys]
         sentences = [s for s in doc.sents if len(s) > 2 and not any(s.start <= e.start < s.end for e in known)]
-        if not sentences:
+        if not sentences or (seen and another is not None and not another(seen)):
             return []
         # One sentence: the message itself, whose vector the encoder already holds (no second forward pass).
         texts = [doc.text] if len(sentences) == 1 and sentences[0].text.strip() == doc.text.strip() else [s.text for s in sentences]
@@ -1111,9 +1118,16 @@ class ConditionDetector:
                 seen.add(group)
         return mentions
 
-    def analyse(self, text: str, booked_earlier: bool = False, topics: TopicReader | None = None) -> Analysis:
+    def analyse(
+        self,
+        text: str,
+        booked_earlier: bool = False,
+        topics: TopicReader | None = None,
+        another: Callable[[set[str]], bool] | None = None,
+    ) -> Analysis:
         """Mentions with roles; ``booked_earlier``: an earlier message of the conversation booked for someone else;
-        ``topics``: the learned condition reader, for conditions in words the lexicon does not hold."""
+        ``topics``: the learned condition reader, for conditions in words the lexicon does not hold; ``another``: whether
+        the whole message may be about a condition other than those the lexicon saw (if not, no sentence is read)."""
         doc = self._doc(text)
         ents = [e for e in doc.ents if e.label_ in self.groups]  # harmless phrases are dropped
         ents = [e for e in ents if not (e.label_ == "needle_phobia" and self._treatment_needle(e))]
@@ -1121,7 +1135,8 @@ class ConditionDetector:
         ents = [e for e in ents if not self._pattern_followed_by_other_event(e)]
         ents = [e for e in ents if not _not_a_stage(e)]
         lexicon = [Mention(e.label_, e.text, e.start_char, e.end_char, self.role(e, booked_earlier)) for e in ents]
-        learned = self._learned_mentions(doc, {m.group for m in lexicon}, topics, booked_earlier) if topics is not None else []
+        seen = {m.group for m in lexicon}
+        learned = self._learned_mentions(doc, seen, topics, booked_earlier, another) if topics is not None else []
         mentions = lexicon + learned
         conditions = [m.group for m in mentions if self.groups[m.group].kind == "condition" and m.role == "patient"]
         self_patient = self.says_self_patient(doc)

@@ -104,7 +104,11 @@ class SafetyScreen:
         # condition at all is not read sentence by sentence (each sentence would cost a forward pass).
         prediction = self.learned.predict([text])[0] if text.strip() else None
         topics = self.read_topics if text.strip() and self.topics.may_mention_a_condition(text) else None
-        analysis = self.detector.analyse(text, booked_earlier, topics)
+
+        def another(seen: set[str]) -> bool:  # a condition the lexicon did not see: only then read each sentence
+            return self.topics.may_mention_another(text, seen)
+
+        analysis = self.detector.analyse(text, booked_earlier, topics, another)
         return decide(analysis, prediction, self.learned.urgent_at, self.learned.check_at)
 
     def excerpt(self, text: str, limit: int) -> str | None:

@@ -321,3 +321,18 @@ def test_medspacy_terminators_are_not_read_as_negations():
     decision = get_screen().screen("my new tattoo on my calf is 4 days old and still weepy, calf needling on friday ok?")
     assert decision.kind == "disclose"
     assert "skin_infection" in decision.analysis.conditions
+
+
+@pytest.mark.parametrize("another", [True, False])
+def test_sentences_are_read_only_when_the_message_may_hold_another_condition(detector, another):
+    """Each sentence read costs a forward pass of the encoder: when the lexicon has found a condition and the message
+    as a whole reads as about no other one, the sentences are not read."""
+    read: list[list[str]] = []
+
+    def reader(sentences: list[str]) -> list[str | None]:
+        read.append(sentences)
+        return [None for _ in sentences]
+
+    analysis = detector.analyse("I'm on warfarin. Does needling hurt a lot?", topics=reader, another=lambda seen: another)
+    assert analysis.conditions == ["blood_thinners"]
+    assert bool(read) is another
