@@ -82,16 +82,9 @@ class ConditionTopics:
             topics.append(Topic(self.classes[best] if p >= self.threshold else None, p))
         return topics
 
-    def may_mention_a_condition(self, text: str) -> bool:
-        """Whether the whole message reads as possibly about a condition (GATE): only then are its sentences read."""
-        from bot.nlu.encoder import get_encoder
-
-        row = self.probabilities(get_encoder().encode([text]))[0]
-        return bool(row[self._conditions].max() >= GATE)
-
-    def may_mention_another(self, text: str, seen: set[str]) -> bool:
-        """Whether the whole message reads as possibly about a condition other than ``seen`` (the lexicon's): only
-        then is each sentence read for one (a second forward pass per sentence, the screen's largest cost)."""
+    def may_mention_a_condition(self, text: str, seen: frozenset[str] | set[str] = frozenset()) -> bool:
+        """Whether the whole message reads as possibly about a condition (GATE), other than ``seen`` (the lexicon's
+        finds): only then are its sentences read, a forward pass each, the screen's largest cost."""
         from bot.nlu.encoder import get_encoder
 
         row = self.probabilities(get_encoder().encode([text]))[0]

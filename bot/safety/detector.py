@@ -679,6 +679,7 @@ class ConditionDetector:
         self.aftermath = _phrases(raw.get("aftermath") or [])
         self.long_standing = _phrases(raw.get("long_standing") or [])
         self.habitual = _phrases(raw.get("habitual") or [])
+        self.habitual_reactions = frozenset(str(w).lower() for w in raw.get("habitual_reactions") or [])
         self.settled = _phrases(raw.get("settled") or [])
         self.worsening = _phrases(raw.get("worsening") or [])
         self.asking_ahead = _phrases(raw.get("asking_ahead") or [])
@@ -1024,7 +1025,7 @@ class ConditionDetector:
         words = {t.lower_ for t in doc} | {t.lemma_.lower() for t in doc}
         phobia = self.groups["needle_phobia"]
         needle = set(phobia.near[0].second) & words
-        reactions = set(phobia.near[-1].first) | {"fainter", "floor", "tunnel", "faint"}
+        reactions = set(phobia.near[-1].first) | self.habitual_reactions
         reacts = any(
             (t.lower_ in reactions or t.lemma_.lower() in reactions) and not {n.lower_ for n in doc[max(0, t.i - 3) : t.i]} & _NEGATIONS
             for t in doc

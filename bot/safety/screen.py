@@ -106,7 +106,7 @@ class SafetyScreen:
         topics = self.read_topics if text.strip() and self.topics.may_mention_a_condition(text) else None
 
         def another(seen: set[str]) -> bool:  # a condition the lexicon did not see: only then read each sentence
-            return self.topics.may_mention_another(text, seen)
+            return self.topics.may_mention_a_condition(text, seen)
 
         analysis = self.detector.analyse(text, booked_earlier, topics, another)
         return decide(analysis, prediction, self.learned.urgent_at, self.learned.check_at)
