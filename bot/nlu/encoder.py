@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 MAX_TOKENS = 128  # as the model was trained (sentence-transformers max_seq_length)
 Batch = tuple[list[int], list["Encoding"], NDArray[np.float32], NDArray[np.float32]]  # indices, encodings, last layer, mask
-RECENT = 64  # single texts whose vectors are kept (one message is encoded by two components)
+RECENT = 16  # single texts whose forward pass is kept (one message is read by several components)
 _SQRT2 = math.sqrt(2.0)
 
 
@@ -63,7 +63,7 @@ class SentenceEncoder:
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self._recent: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._recent: OrderedDict[str, Contextual] = OrderedDict()
 
     def _norm(self, x: NDArray[np.float32], name: str) -> NDArray[np.float32]:
         mean = x.mean(-1, keepdims=True)
@@ -125,32 +125,46 @@ class SentenceEncoder:
     def encode(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
         """Unit-length sentence vectors (rows), in the order of ``texts``.
 
-        Recent single texts are remembered, so the NLU featurizer and the safety detector, which both
-        need the current message's vector, run the model once per message.
+        Recent single texts are remembered, so the NLU featurizer and the safety detectors, which all
+        need the current message, run the model once per message.
         """
-        if len(texts) == 1 and texts[0] in self._recent:
-            return self._recent[texts[0]][None, :].copy()
+        if len(texts) == 1:
+            return self.contextual(texts[0]).sentence[None, :].copy()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for chunk, _, hidden, mask in self._batches(texts, batch_size):
             out[chunk] = self._pool(hidden, mask)
-        if len(texts) == 1:
-            self._remember(texts[0], out[0])
         return out
 
     def encode_tokens(self, texts: list[str], batch_size: int = 32) -> list[Contextual]:
         """Per text: its sentence vector and the last layer for each word piece, with character offsets."""
+        if len(texts) == 1:
+            return [self.contextual(texts[0])]
         out: list[Contextual | None] = [None] * len(texts)
         for chunk, encodings, hidden, mask in self._batches(texts, batch_size):
             pooled = self._pool(hidden, mask)
             for row, (i, e) in enumerate(zip(chunk, encodings, strict=True)):
-                n = len(e.ids)
-                out[i] = Contextual(pooled[row], hidden[row, :n], list(e.offsets), list(e.special_tokens_mask))
-                if len(texts) == 1:
-                    self._remember(texts[i], pooled[row])
+                out[i] = Contextual(pooled[row], hidden[row, : len(e.ids)], list(e.offsets), list(e.special_tokens_mask))
         return [c for c in out if c is not None]
 
-    def _remember(self, text: str, vector: NDArray[np.float32]) -> None:
-        self._recent[text] = vector
+    def contextual(self, text: str) -> Contextual:
+        """One text through the model, remembered: a message is read by several components, the model runs once."""
+        if text in self._recent:
+            self._recent.move_to_end(text)
+            return self._recent[text]
+        (_, encodings, hidden, mask), *_ = self._batches([text], 1)
+        e = encodings[0]
+        found = Contextual(self._pool(hidden, mask)[0], hidden[0, : len(e.ids)], list(e.offsets), list(e.special_tokens_mask))
+        self._remember(text, found)
+        return found
+
+    def span_vectors(self, text: str, spans: list[tuple[int, int]]) -> NDArray[np.float32]:
+        """Unit vectors of parts of a text (its sentences), pooled from the text's own forward pass: reading each
+        sentence of a message costs no further pass (in context, so close to, not equal to, encoding it alone)."""
+        vectors = self.contextual(text).token_vectors(spans)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _remember(self, text: str, found: Contextual) -> None:
+        self._recent[text] = found
         self._recent.move_to_end(text)
         while len(self._recent) > RECENT:
             self._recent.popitem(last=False)

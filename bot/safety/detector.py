@@ -126,8 +126,9 @@ class Mention:
     source: str = "lexicon"  # or "learned": a sentence the condition-topic detector read (bot/safety/condition_topics.py)
 
 
-# Sentences in, for each its most likely condition group (None: none, or not surely): the learned reader's answer.
-TopicReader = Callable[[list[str]], Sequence[str | None]]
+# A message and the character spans of its sentences in, for each sentence its most likely condition group (None:
+# none, or not surely): the learned reader's answer.
+TopicReader = Callable[[str, list[tuple[int, int]]], Sequence[str | None]]
 
 
 def _age_patterns(max_age: int) -> list[list[dict]]:
@@ -1109,10 +1110,9 @@ class ConditionDetector:
         sentences = [s for s in doc.sents if len(s) > 2 and not any(s.start <= e.start < s.end for e in known)]
         if not sentences or (seen and another is not None and not another(seen)):
             return []
-        # One sentence: the message itself, whose vector the encoder already holds (no second forward pass).
-        texts = [doc.text] if len(sentences) == 1 and sentences[0].text.strip() == doc.text.strip() else [s.text for s in sentences]
+        spans = [(s.start_char, s.end_char) for s in sentences]
         mentions = []
-        for sentence, group in zip(sentences, topics(texts), strict=True):
+        for sentence, group in zip(sentences, topics(doc.text, spans), strict=True):
             if group and group in self.groups and group not in seen and not self.groups[group].max_child_age:
                 role = self._sentence_role(sentence, self.groups[group], booked_earlier)
                 mentions.append(Mention(group, sentence.text, sentence.start_char, sentence.end_char, role, "learned"))

@@ -93,9 +93,17 @@ class SafetyScreen:
         self.learned = learned if learned is not None else get_learned_detector()
         self.topics = topics if topics is not None else get_condition_topics()
 
-    def read_topics(self, sentences: list[str]) -> list[str | None]:
-        """The learned condition reading of each sentence (the detector gives it its role)."""
-        return [topic.group for topic in self.topics.predict(sentences)]
+    def read_topics(self, text: str, spans: list[tuple[int, int]]) -> list[str | None]:
+        """The learned condition reading of each sentence of a message (the detector gives it its role).
+
+        A message of one sentence is read by its own vector; the sentences of a longer one by vectors pooled from the
+        message's one forward pass, which the NLU featurizer has already run (a pass per sentence was the screen's
+        largest cost)."""
+        from bot.nlu.encoder import get_encoder
+
+        if len(spans) == 1 and text[spans[0][0] : spans[0][1]].strip() == text.strip():
+            return [topic.group for topic in self.topics.predict([text])]
+        return [topic.group for topic in self.topics.predict_vectors(get_encoder().span_vectors(text, spans))]
 
     def screen(self, text: str, booked_earlier: bool = False) -> Decision:
         """The decision for one message; ``booked_earlier``: the conversation already booked for someone else."""

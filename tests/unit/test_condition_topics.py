@@ -43,7 +43,7 @@ def test_a_condition_in_everyday_words_reaches_a_clinician(text, group):
 
 def always(group: str):
     """A reader that says every sentence is about ``group``: the role rules alone decide."""
-    return lambda sentences: [group] * len(sentences)
+    return lambda text, spans: [group] * len(spans)
 
 
 @pytest.mark.parametrize(

@@ -327,11 +327,11 @@ def test_medspacy_terminators_are_not_read_as_negations():
 def test_sentences_are_read_only_when_the_message_may_hold_another_condition(detector, another):
     """Each sentence read costs a forward pass of the encoder: when the lexicon has found a condition and the message
     as a whole reads as about no other one, the sentences are not read."""
-    read: list[list[str]] = []
+    read: list[list[tuple[int, int]]] = []
 
-    def reader(sentences: list[str]) -> list[str | None]:
-        read.append(sentences)
-        return [None for _ in sentences]
+    def reader(text: str, spans: list[tuple[int, int]]) -> list[str | None]:
+        read.append(spans)
+        return [None for _ in spans]
 
     analysis = detector.analyse("I'm on warfarin. Does needling hurt a lot?", topics=reader, another=lambda seen: another)
     assert analysis.conditions == ["blood_thinners"]
