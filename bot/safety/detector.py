@@ -707,16 +707,16 @@ class ConditionDetector:
                 rules += [TargetRule(f"{group.key} near {n}", group.key, pattern=p) for p in _near_patterns(near)]
             rules += [TargetRule(f"{group.key} pattern {n}", group.key, pattern=list(p)) for n, p in enumerate(group.patterns)]
         matcher.add(rules)
-        # medspaCy's default cues, except those our lexicon gives another meaning ("resolved" is a resolution here,
-        # not a negation that reaches only forward), then ours.
+        # medspaCy's default cues, except those our lexicon gives another meaning or reach ("resolved" is a resolution
+        # here, not a negation that reaches only forward; "form: no bleeding problems" reaches both ways), then ours.
         context: Any = self.nlp.add_pipe("medspacy_context", config={"rules": None})
         cue_rules, self.first_person = _context_rules()
-        ours = {(rule.literal.lower(), rule.category) for rule in cue_rules}
-        redefined = {literal for literal, _ in ours}
+        ours = {(rule.literal.lower(), rule.category, rule.direction) for rule in cue_rules}
+        redefined = {literal for literal, _, _ in ours}
         defaults = [
             rule
             for rule in ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
-            if rule.literal.lower() not in redefined or (rule.literal.lower(), rule.category) in ours
+            if rule.literal.lower() not in redefined or (rule.literal.lower(), rule.category, rule.direction) in ours
         ]
         context.add(defaults + cue_rules)
         self.question_openers = question_words() | _QUESTION_OPENERS_EXTRA
@@ -1007,7 +1007,10 @@ class ConditionDetector:
         for key, group in self.groups.items():
             if group.kind != "red_flag":
                 continue
-            if group.habitual_as and at_needles:
+            # A habit told as over ("I used to pass out at the sight of needles, fine now") is no phobia now.
+            told = [m for m in mentions if m.group in (key, group.habitual_as)]
+            over = bool(told) and not any(m.role == "patient" for m in told)
+            if group.habitual_as and at_needles and not over and (not group.habitual_needs_fear or self._fear_in(doc)):
                 explained.add(key)  # "I go grey and hit the floor every time they take bloods": needle phobia
                 conditions.append(group.habitual_as)
             elif disclosed & set(group.explained_by):
@@ -1016,6 +1019,11 @@ class ConditionDetector:
                 explained.add(key)
                 conditions.append(group.chronic_as)
         return explained, conditions, long_standing
+
+    def _fear_in(self, doc) -> bool:
+        """A fear word of the needle phobia ("scared", "panic") anywhere in the message."""
+        fear = set(self.groups["needle_phobia"].near[0].first)
+        return any(t.lower_ in fear or t.lemma_.lower() in fear for t in doc)
 
     def _habitual_at_needles(self, doc) -> bool:
         """A reaction that comes every time ("whenever", "every time", "I'm a fainter") with a needle or blood word
@@ -1027,10 +1035,13 @@ class ConditionDetector:
         phobia = self.groups["needle_phobia"]
         needle = set(phobia.near[0].second) & words
         reactions = set(phobia.near[-1].first) | self.habitual_reactions
-        reacts = any(
-            (t.lower_ in reactions or t.lemma_.lower() in reactions) and not {n.lower_ for n in doc[max(0, t.i - 3) : t.i]} & _NEGATIONS
-            for t in doc
-        )
+
+        # "I don't faint" is no reaction; "I can't breathe when I see one" is one (inability is not a negation).
+        def negated(t) -> bool:
+            before = doc[max(0, t.i - 3) : t.i]
+            return any(n.lower_ in _NEGATIONS and not (n.i and doc[n.i - 1].lower_ in ("ca", "can")) for n in before)
+
+        reacts = any((t.lower_ in reactions or t.lemma_.lower() in reactions) and not negated(t) for t in doc)
         return bool(needle) and reacts and not any(t.lower_ in self.family and t.lower_ not in _PRONOUNS for t in doc)
 
     def detect(self, text: str, booked_earlier: bool = False) -> list[Mention]:

@@ -33,6 +33,7 @@ class ConditionGroup:
     explained_by: tuple[str, ...] = ()  # red flags: conditions that explain the symptom (numb feet from neuropathy)
     chronic_as: str | None = None  # red flags: the condition months or years of the symptom are (numb for years: neurological)
     habitual_as: str | None = None  # red flags: the condition the symptom is when it happens every time at needles (needle phobia)
+    habitual_needs_fear: bool = False  # ...only with a fear word ("scared", "panic"): "every time I breathe in" is no habit
     dated_by_message: bool = False  # a distant date or a past cue anywhere in the message makes it history
     patterns: tuple[tuple[dict, ...], ...] = ()  # spaCy token patterns for phrasings with numbers ("I'm 9 weeks", "in year 2")
     patterns_not_followed_by: frozenset[str] = frozenset()  # a pattern match followed by one of these is not a mention
@@ -70,6 +71,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             explained_by=tuple(str(c) for c in spec.get("explained_by") or ()),
             chronic_as=spec.get("chronic_as"),
             habitual_as=spec.get("habitual_as"),
+            habitual_needs_fear=bool(spec.get("habitual_needs_fear")),
             dated_by_message=bool(spec.get("dated_by_message")),
             patterns_not_followed_by=frozenset(str(w).lower() for w in spec.get("patterns_not_followed_by") or ()),
             patterns=tuple(tuple(dict(token) for token in pattern) for pattern in spec.get("patterns") or ()),

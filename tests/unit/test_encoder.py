@@ -45,3 +45,21 @@ def test_token_vectors_follow_the_word_pieces_of_each_token():
     assert rows.shape == (5, 384)
     assert np.abs(rows[:4]).sum(axis=1).min() > 0 and not rows[4].any()
     assert not np.allclose(rows[0], rows[3])
+
+
+def test_sentences_of_a_message_are_read_from_its_one_forward_pass(encoder, monkeypatch):
+    """The safety screen reads each sentence of a long message; once the message has been encoded (by the NLU), its
+    sentences' vectors come from that pass: no further run of the model, and each stays closest to its own meaning."""
+    text = "My chest feels tight and I can't breathe. I also want to book for Tuesday afternoon."
+    encoder.encode([text])
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the model ran again")
+
+    monkeypatch.setattr(encoder, "_forward", no_second_pass)
+    first, second = encoder.span_vectors(text, [(0, 41), (42, len(text))])
+    assert float(np.linalg.norm(first)) == pytest.approx(1.0, abs=1e-5)
+    monkeypatch.undo()
+    chest, booking = encoder.encode(["my chest feels tight and I can't breathe", "I want to book for Tuesday afternoon"])
+    assert float(first @ chest) > float(first @ booking)
+    assert float(second @ booking) > float(second @ chest)

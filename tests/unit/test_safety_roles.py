@@ -336,3 +336,41 @@ def test_sentences_are_read_only_when_the_message_may_hold_another_condition(det
     analysis = detector.analyse("I'm on warfarin. Does needling hurt a lot?", topics=reader, another=lambda seen: another)
     assert analysis.conditions == ["blood_thinners"]
     assert bool(read) is another
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Panic at needles, with a fear word and no session: the phobia, for a clinician.
+        ("so scared of needles, my heart pounds and i can't breathe whenever i see one", "disclose"),
+        # "Every time I breathe in" after needles near the chest is no habit: a red flag.
+        ("sharp pain in my chest every time i breathe in, had needles near my shoulder blade 3 hrs ago", "urgent"),
+        # Fainting at the sight of blood is a fear of needles and blood; told as over, it is nothing now.
+        ("i faint at the sight of blood, always have", "disclose"),
+        ("i used to faint at the sight of needles but i've been totally fine with them for years", None),
+    ],
+)
+def test_habitual_reactions_at_needles_are_the_phobia_unless_tied_to_a_session_or_over(text, kind):
+    assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "conditions"),
+    [
+        ("intake form: no bleeding disorder, no blood thinners, not pregnant", []),  # a form's "no" reaches forward...
+        ("blood thinners: no. pregnant: no", []),  # ...and back
+        ("did a 7 day course of prednisolone in spring, finished", []),  # "finished" after the medicine
+        ("was on warfarin for ages, then they switched me to apixaban last month", ["blood_thinners"]),
+        ("hep c test results back negative, can i book?", []),
+        ("the form asks about pacemakers and metal implants, i have none", []),
+        ("can you needle a grade 3 kid? my son has sore heels from footy", ["child_patient"]),
+        ("is it ok for a 2nd grader? my daughter hurt her neck at gymnastics", ["child_patient"]),
+    ],
+)
+def test_forms_courses_switches_tests_and_school_years(detector, text, conditions):
+    assert detector.analyse(text).conditions == conditions
+
+
+def test_a_session_named_by_its_day_ties_an_infection_to_the_needling():
+    decision = get_screen().screen("since tuesday's session the spot on my hip is hot and red and there's pus coming out")
+    assert decision.kind == "urgent"
