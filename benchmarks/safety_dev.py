@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.safety.screen import Decision, get_screen  # noqa: E402
 
-DEV_SETS = [ROOT / "benchmarks" / "data" / f"safety_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10")]
+# Every development set, in the order they were written (safety_dev.jsonl, safety_dev2.jsonl, ... safety_dev12.jsonl).
+DEV_SETS = sorted((ROOT / "benchmarks" / "data").glob("safety_dev*.jsonl"), key=lambda p: int(p.stem.removeprefix("safety_dev") or 1))
 
 
 def outcome(decision: Decision) -> str:
