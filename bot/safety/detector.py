@@ -597,6 +597,15 @@ def _dated_message(doc) -> bool:
     return "CURRENT" not in categories and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago_in(doc))
 
 
+def _told_as_past(span) -> bool:
+    """A past or resolution cue reaches the mention, or a distant date; no present-time cue ("after needling" only
+    ties it to a session: "after needling years ago" is past)."""
+    doc = span.doc
+    present = [m for m in span._.modifiers if m.category == "CURRENT" and doc[m.modifier_span[0]].lower_ != "after"]
+    categories = {m.category for m in span._.modifiers}
+    return not present and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago(span))
+
+
 def _resolved_in(doc) -> bool:
     categories = {m.category for m in _cues(doc)}
     return "RESOLVED" in categories and "CURRENT" not in categories
@@ -1154,16 +1163,19 @@ class ConditionDetector:
         self_patient = self.says_self_patient(doc)
         explained, chronic, long_standing = self._explained(doc, mentions)
         conditions += [c for c in chronic if c not in conditions]
+        # Someone else's symptom told as past ("my brother said his leg went numb after his needling years ago"): a
+        # story, not an emergency now. The visitor's own past stays the role rules' (a symptom now is theirs).
+        past_story = {id(m) for m, e in zip(lexicon, ents, strict=True) if m.role == "other_person" and _told_as_past(e)}
         flags = [
             m.group
             for m, e in zip(lexicon, ents, strict=True)
             if self.groups[m.group].kind == "red_flag"
             and m.group not in explained
-            and (m.role == "patient" or (m.role == "other_person" and (not self_patient or _is_current(e))))
+            and (m.role == "patient" or (m.role == "other_person" and id(m) not in past_story and (not self_patient or _is_current(e))))
         ]
         # Red-flag groups the lexicon saw only as negated, hypothetical or historical: the learned detector's
         # reading of the same words must not overrule that ("no dizziness", "what if it keeps bleeding?").
-        current = {m.group for m in mentions if m.role in ("patient", "other_person")}
+        current = {m.group for m in mentions if m.role == "patient" or (m.role == "other_person" and id(m) not in past_story)}
         ruled_out = {m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.group not in current}
         if self_patient:
             ruled_out |= {m.group for m in mentions if self.groups[m.group].kind == "red_flag" and m.group not in flags}

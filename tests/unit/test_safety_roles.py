@@ -374,3 +374,23 @@ def test_forms_courses_switches_tests_and_school_years(detector, text, condition
 def test_a_session_named_by_its_day_ties_an_infection_to_the_needling():
     decision = get_screen().screen("since tuesday's session the spot on my hip is hot and red and there's pus coming out")
     assert decision.kind == "urgent"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Someone else's symptom told as past is a story; someone else's symptom now is still an emergency.
+        ("my neighbour told me she got short of breath after needling years ago, is that a thing?", None),
+        ("my wife couldn't breathe properly after her needling yesterday and it's still bad", "urgent"),
+        # The person booked for, by a pronoun: "the appointment is for him".
+        ("my husband's on xarelto, the appointment is for him, is that ok?", "disclose"),
+        # Pregnancy in app notation and by the early scan.
+        ("im 7w2d, can i still get my neck needled", "disclose"),
+        ("just had my 9 week scan, all good! is needling ok for my back?", "disclose"),
+        # Vocabulary: anti-rejection medicine; told as sorted, a phobia is over.
+        ("kidney transplant years ago, on anti rejection meds every day", "disclose"),
+        ("had counselling for my fear of needles last year, it's sorted now", None),
+    ],
+)
+def test_stories_pronouns_pregnancy_notation_and_vocabulary(text, kind):
+    assert get_screen().screen(text).kind == kind
