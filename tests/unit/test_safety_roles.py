@@ -394,3 +394,11 @@ def test_a_session_named_by_its_day_ties_an_infection_to_the_needling():
 )
 def test_stories_pronouns_pregnancy_notation_and_vocabulary(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["on a doac for my AF, is needling ok?", "i take cartia every morning", "i'm a haemophilia carrier, booked for my hip"],
+)
+def test_blood_thinner_classes_brands_and_clotting_in_lay_words_are_disclosures(text):
+    assert get_screen().screen(text).kind == "disclose"
