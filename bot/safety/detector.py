@@ -634,7 +634,17 @@ def _not_a_stage(span) -> bool:
     before = doc[span.start - 1].lower_ if span.start > 0 else ""
     if str(rule.literal).endswith(" age") and span.end < len(doc) and doc[span.end].lower_ in _NOT_A_CHILD_AGE:
         return True  # "she's 5 months pregnant", "he's 6 foot": not an age (a message may also end with the age)
-    return before in ("every", "each", "per") or any(t.lower_ == "ago" for t in doc[span.end : span.end + 2])
+    if before in ("every", "each", "per") or any(t.lower_ == "ago" for t in doc[span.end : span.end + 2]):
+        return True
+    # How long something has lasted: "numb for 6 weeks.", "for about 6 weeks", "over the last 8 weeks".
+    earlier = doc[span.start - 2].lower_ if span.start > 1 else ""
+    lasted = before in _DURATION_OPENERS or (before in _ABOUT and earlier in _DURATION_OPENERS)
+    return lasted and bool(_WEEKS.match(span.text))
+
+
+_WEEKS = re.compile(r"\d{1,2}\s*(?:weeks?|wks?)\b", re.IGNORECASE)
+_DURATION_OPENERS = {"for", "past", "last", "over", "within"}
+_ABOUT = {"about", "around", "nearly", "almost", "roughly", "like"}
 
 
 _OWN_CHILD = re.compile(r"\b(?:my|our) (?:son|daughter|kid|child|boy|girl|little one|youngest|oldest)\b")

@@ -402,3 +402,19 @@ def test_stories_pronouns_pregnancy_notation_and_vocabulary(text, kind):
 )
 def test_blood_thinner_classes_brands_and_clotting_in_lay_words_are_disclosures(text):
     assert get_screen().screen(text).kind == "disclose"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # How long a symptom has lasted is not a stage of pregnancy.
+        ("trapped nerve in my back, my foot has been tingly for about 5 weeks. ok to needle?", "disclose"),
+        ("pregnant and my back has ached for 6 weeks.", "disclose"),
+        ("is it ok for my 4 year old? her calves are tight", "disclose"),
+        # A resolution that never came keeps a condition current; one that came ends it.
+        ("the cancer is long gone but the neuropathy from chemo never went away, numb toes", "disclose"),
+        ("had a pinched nerve years ago, the physio sorted it out", None),
+    ],
+)
+def test_durations_and_resolutions_that_never_came(text, kind):
+    assert get_screen().screen(text).kind == kind
