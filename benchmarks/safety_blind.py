@@ -97,6 +97,8 @@ def score(items: list[dict[str, Any]], results: list[list[str]]) -> dict[str, An
         total = turns[(expected, "total")]
         good = ("urgent",) if expected == "urgent" else (expected,)
         turn_rows[expected] = {"n": total, "rate": rate(sum(turns[(expected, g)] for g in good), total)}
+        if expected == "urgent":  # as for single messages: the quick Yes/No question is the net for an unsure reading
+            turn_rows[expected]["urgent_or_check"] = rate(turns[(expected, "urgent")] + turns[(expected, "check")], total)
     return {
         "red_flag_recall": red,
         "red_flag_urgent_or_check": {g: r["rate"] for g, r in red_or_check.items()},
