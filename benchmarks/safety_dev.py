@@ -71,15 +71,18 @@ def score(path: Path, quiet: bool = False) -> dict:
     screen = get_screen()
     items = _items(path)
     booked: dict[int, bool] = defaultdict(bool)
+    previous: dict[int, str | None] = defaultdict(lambda: None)  # the last turn, unless it got urgent guidance
     times: list[float] = []
     for item in items:
         conversation = item.get("conversation")
         earlier = booked[conversation] if conversation is not None else False
         started = time.perf_counter()
-        decision = screen.screen(item["text"], earlier)
+        decision = screen.screen(item["text"], earlier, previous[conversation] if conversation is not None else None)
         times.append((time.perf_counter() - started) * 1000)
         if conversation is not None and decision.analysis.books_for_someone:
             booked[conversation] = True
+        if conversation is not None:
+            previous[conversation] = None if decision.kind == "urgent" else item["text"]
         item["got"] = outcome(decision)
         item["handoff_found"] = item["got"] == "handoff"  # as the blind scorer: urgent guidance comes first
         item["detail"] = {

@@ -51,6 +51,21 @@ def booked_for_someone(tracker: DialogueStateTracker | None) -> bool:
     return False
 
 
+def previous_message(tracker: DialogueStateTracker | None) -> str | None:
+    """The visitor's previous message in this session, unless it already got urgent guidance (a message that goes on
+    about an after-effect is read with it: "still going, 20 min now")."""
+    if tracker is None:
+        return None
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            return None
+        if isinstance(event, UserUttered):
+            if (event.intent or {}).get("name") == URGENT:
+                return None
+            return event.text if isinstance(event.text, str) else None
+    return None
+
+
 def _entity(entity: str, value: str, role: str, start: int, end: int) -> dict[str, Any]:
     return {
         "entity": entity,
@@ -113,13 +128,15 @@ class SafetyAnnotator(GraphComponent):
     # Optional[...], not "X | None": Rasa checks graph inputs with typing_utils, which only understands the former.
     def process(self, messages: list[Message], tracker: Optional[DialogueStateTracker] = None) -> list[Message]:  # noqa: UP045
         """Rasa passes the conversation (``tracker``) to a component whose ``process`` asks for it: a person the
-        visitor booked for in an earlier message is the patient in this one ("can I book my mum in?" / "she's on warfarin")."""
+        visitor booked for in an earlier message is the patient in this one ("can I book my mum in?" / "she's on warfarin"),
+        and a message that goes on about the previous one is read with it."""
         booked_earlier = booked_for_someone(tracker)
+        earlier = previous_message(tracker)
         for message in messages:
             text = message.get(TEXT)
             if not isinstance(text, str) or not text.strip():
                 continue
-            decision = self.screen.screen(text, booked_earlier)
+            decision = self.screen.screen(text, booked_earlier, earlier)
             found = entities_for(decision, self.screen.detector.groups, text)
             if decision.analysis.books_for_someone:
                 found.append({**BOOKING, "start": 0, "end": len(text), "confidence_entity": 1.0, "extractor": "SafetyAnnotator"})

@@ -105,8 +105,31 @@ class SafetyScreen:
             return [topic.group for topic in self.topics.predict([text])]
         return [topic.group for topic in self.topics.predict_vectors(get_encoder().span_vectors(text, spans))]
 
-    def screen(self, text: str, booked_earlier: bool = False) -> Decision:
-        """The decision for one message; ``booked_earlier``: the conversation already booked for someone else."""
+    def screen(self, text: str, booked_earlier: bool = False, earlier: str | None = None) -> Decision:
+        """The decision for one message; ``booked_earlier``: the conversation already booked for someone else;
+        ``earlier``: the visitor's previous message, when it did not already get urgent guidance."""
+        decision = self._screen(text, booked_earlier)
+        return self.follow_up(decision, text, earlier) if earlier and earlier.strip() and text.strip() else decision
+
+    def follow_up(self, decision: Decision, text: str, earlier: str) -> Decision:
+        """A message that goes on about the previous one ("still going, 20 min now", "temp says 38.7" after "the spot
+        is red and warm"): read together, the two may be a red flag that neither is alone. Only raises: a red flag
+        read from both is urgent, or the quick question, never lower than the message alone; a disclosure it
+        already has stays."""
+        if decision.kind == "urgent":
+            return decision
+        both = self.learned.predict([f"{earlier.strip()}\n{text.strip()}"])[0]
+        if not both.group or both.group in decision.analysis.ruled_out or decision.analysis.resolved:
+            return decision
+        # Only a message that itself goes on about it ("still going", "worse now", "won't stop") is read with the one
+        # before: "ok, going to urgent care now" after a symptom is no new alarm.
+        if not self.detector.worsening.search(text.lower()):
+            return decision
+        if both.urgent >= self.learned.check_at:  # lasting or worse: one step up, as in decide()
+            return Decision("urgent", decision.analysis, [both.group], learned=both)
+        return decision
+
+    def _screen(self, text: str, booked_earlier: bool) -> Decision:
         # The message's vector first (in the Rasa server the NLU featurizer has already computed it; the encoder
         # remembers it): a one-sentence message's topic reading reuses it, and a message that reads as about no
         # condition at all is not read sentence by sentence (each sentence would cost a forward pass).

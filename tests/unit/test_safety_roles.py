@@ -418,3 +418,18 @@ def test_blood_thinner_classes_brands_and_clotting_in_lay_words_are_disclosures(
 )
 def test_durations_and_resolutions_that_never_came(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "temp is 38.9 and the needle spot on my back is red",
+        "my mum's face is drooping on one side and her words are coming out funny since her session",
+    ],
+)
+def test_a_fever_by_the_thermometer_and_stroke_signs_in_lay_words_are_red_flags(text):
+    assert get_screen().screen(text).kind == "urgent"
+
+
+def test_a_normal_temperature_is_no_fever():
+    assert get_screen().screen("temp is 36.8, all normal, just a sore shoulder").kind is None

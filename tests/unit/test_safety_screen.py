@@ -107,3 +107,24 @@ def test_a_person_booked_for_earlier_in_the_conversation_is_the_patient(pipeline
     assert later.get(INTENT)["name"] == DISCLOSE
     (alone,) = annotator.process([_message("she's on warfarin though", "affirm", 0.9, 0.05)])
     assert alone.get(INTENT)["name"] != DISCLOSE, "without the booking, she is someone else"
+
+
+def test_a_message_that_goes_on_about_the_previous_one_is_read_with_it(pipeline):
+    """ "still bleeding, 25 minutes now" says little alone; after "the needle spot on my neck is bleeding a bit" it is
+    bleeding that will not stop. An acknowledgement is no new alarm, and a symptom already met with urgent guidance is
+    not read into the next message."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    annotator, _ = pipeline
+
+    def after(previous: str, intent: str, text: str) -> str:
+        earlier = UserUttered(previous, {"name": intent})
+        tracker = DialogueStateTracker.from_events("v", [ActionExecuted("action_listen"), earlier, ActionExecuted("utter_x")])
+        (message,) = annotator.process([_message(text, "affirm", 0.9, 0.05)], tracker)
+        return message.get(INTENT)["name"]
+
+    bleeding = "the needle spot on my neck is bleeding a little after today's session"
+    assert after(bleeding, "ask_side_effects", "still going, 25 minutes now, been pressing the whole time") == URGENT
+    assert after(bleeding, "ask_side_effects", "ok thanks, will keep an eye on it") not in (URGENT, CHECK)
+    assert after("my chest is tight and I can't breathe", URGENT, "still the same") != URGENT
