@@ -116,14 +116,12 @@ class SafetyScreen:
         is red and warm"): read together, the two may be a red flag that neither is alone. Only raises: a red flag
         read from both is urgent, or the quick question, never lower than the message alone; a disclosure it
         already has stays."""
-        if decision.kind == "urgent":
+        # Only a message that itself goes on about it ("still going", "worse now", "won't stop") is read with the one
+        # before (a forward pass of both): "ok, going to urgent care now" after a symptom is no new alarm.
+        if decision.kind == "urgent" or decision.analysis.resolved or not self.detector.worsening.search(text.lower()):
             return decision
         both = self.learned.predict([f"{earlier.strip()}\n{text.strip()}"])[0]
-        if not both.group or both.group in decision.analysis.ruled_out or decision.analysis.resolved:
-            return decision
-        # Only a message that itself goes on about it ("still going", "worse now", "won't stop") is read with the one
-        # before: "ok, going to urgent care now" after a symptom is no new alarm.
-        if not self.detector.worsening.search(text.lower()):
+        if not both.group or both.group in decision.analysis.ruled_out:
             return decision
         if both.urgent >= self.learned.check_at:  # lasting or worse: one step up, as in decide()
             return Decision("urgent", decision.analysis, [both.group], learned=both)
