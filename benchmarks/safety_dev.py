@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.safety.screen import Decision, get_screen  # noqa: E402
 
-# Every development set, in the order they were written (safety_dev.jsonl, safety_dev2.jsonl, ... safety_dev12.jsonl).
+# Every development set, in the order they were written (safety_dev.jsonl, safety_dev2.jsonl, ...).
 DEV_SETS = sorted((ROOT / "benchmarks" / "data").glob("safety_dev*.jsonl"), key=lambda p: int(p.stem.removeprefix("safety_dev") or 1))
 
 

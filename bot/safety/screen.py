@@ -112,20 +112,15 @@ class SafetyScreen:
         return self.follow_up(decision, text, earlier) if earlier and earlier.strip() and text.strip() else decision
 
     def follow_up(self, decision: Decision, text: str, earlier: str) -> Decision:
-        """A message that goes on about the previous one ("still going, 20 min now", "temp says 38.7" after "the spot
-        is red and warm"): read together, the two may be a red flag that neither is alone. Only raises: a red flag
-        read from both is urgent, or the quick question, never lower than the message alone; a disclosure it
-        already has stays."""
-        # Only a message that itself goes on about it ("still going", "worse now", "won't stop") is read with the one
-        # before (a forward pass of both): "ok, going to urgent care now" after a symptom is no new alarm.
-        if decision.kind == "urgent" or decision.analysis.resolved or not self.detector.worsening.search(text.lower()):
+        """A message that goes on about the previous one ("still going, 20 min now" after "the needle spot is bleeding
+        a bit"): read together, the two may be a red flag that neither is alone. Only a message that itself says the
+        symptom lasts or gets worse is read with the one before (a forward pass of both; "ok, going to urgent care
+        now" is no new alarm), and the one decision decides, with that severity cue: only raises, to urgent."""
+        if decision.kind == "urgent" or not self.detector.worsening.search(text.lower()):
             return decision
         both = self.learned.predict([f"{earlier.strip()}\n{text.strip()}"])[0]
-        if not both.group or both.group in decision.analysis.ruled_out:
-            return decision
-        if both.urgent >= self.learned.check_at:  # lasting or worse: one step up, as in decide()
-            return Decision("urgent", decision.analysis, [both.group], learned=both)
-        return decision
+        raised = decide(replace(decision.analysis, worsening=True), both, self.learned.urgent_at, self.learned.check_at)
+        return raised if raised.kind == "urgent" else decision
 
     def _screen(self, text: str, booked_earlier: bool) -> Decision:
         # The message's vector first (in the Rasa server the NLU featurizer has already computed it; the encoder
