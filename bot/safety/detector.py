@@ -228,8 +228,10 @@ def _near_patterns(near: Near) -> list[list[dict]]:
     # matches only if "big" itself is listed.
     for attr, first_words, second_words in (("NORM", near.first, near.second), ("LEMMA", near.first, near.second)):
         # The treatment itself ("needling", "needled": lemma "needle") is not a needle word of a phobia.
-        first: dict = {attr: {"IN": sorted(first_words)}, "LOWER": {"NOT_IN": _TREATMENT_WORDS}}
-        second: dict = {attr: {"IN": sorted(second_words)}, "LOWER": {"NOT_IN": _TREATMENT_WORDS}}
+        # "a bit yellow": "bit" (lemma "bite") as in "a bit" is not a bite.
+        not_words = _TREATMENT_WORDS + (["bit"] if attr == "LEMMA" else [])
+        first: dict = {attr: {"IN": sorted(first_words)}, "LOWER": {"NOT_IN": not_words}}
+        second: dict = {attr: {"IN": sorted(second_words)}, "LOWER": {"NOT_IN": not_words}}
         patterns += [[first, *gap, second], [second, *gap, first]]
     return patterns
 
@@ -255,6 +257,12 @@ def _phrases(words) -> re.Pattern[str]:
     """A whole-word regex for any of the phrases (apostrophes: straight or curly)."""
     alternatives = sorted((re.escape(str(w).lower()).replace("'", "['’]?") for w in words), key=len, reverse=True)
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b") if alternatives else re.compile(r"(?!x)x")
+
+
+def _phrases_or_pattern(words, pattern: str | None) -> re.Pattern[str]:
+    """The phrases, or a regex for the phrasings a list cannot hold ("since the glute needling", "20+ min now")."""
+    phrases = _phrases(words)
+    return re.compile(f"{phrases.pattern}|{pattern}") if pattern else phrases
 
 
 def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
@@ -316,6 +324,22 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
             direction="BIDIRECTIONAL",
             max_scope=10,
             pattern=[{"LOWER": "when"}, {"LOWER": {"IN": ["i", "she", "he"]}}, {"LOWER": "was"}, age],
+        )
+    )
+    # "just finished round 4 of 6 of chemo", "week 3 of 5 of radiotherapy": a course still under way.
+    rules.append(
+        ConTextRule(
+            "<n> of <m>",
+            "CURRENT",
+            direction="BIDIRECTIONAL",
+            max_scope=8,
+            pattern=[
+                {"LOWER": {"IN": ["round", "rounds", "cycle", "cycles", "course", "week", "infusion", "dose", "session"]}},
+                age,
+                {"LOWER": {"IN": ["of", "out", "/"]}},
+                {"LOWER": "of", "OP": "?"},
+                age,
+            ],
         )
     )
     rules.append(
@@ -516,6 +540,7 @@ def _past_nearer(span) -> bool:
 
 
 _TERMINATORS = {"but", "however", "yet", "although", "though", "except", "whereas"}
+_NEW_SUBJECTS = {"it", "it's", "its", "this", "that's", "he", "he's", "hes", "she", "she's", "shes", "they're", "i", "i'm", "im"}
 
 
 def _terminated(span, modifier) -> bool:
@@ -526,9 +551,11 @@ def _terminated(span, modifier) -> bool:
         return False
     between = span.doc[modifier.modifier_span[1] : span.start]
     if modifier.category == "NEGATED_EXISTENCE" and any(
-        t.text == "," and t.i + 1 < len(span.doc) and span.doc[t.i + 1].lower_ in ("it", "it's", "its", "this", "that's") for t in between
+        t.text == "," and t.i + 1 < len(span.doc) and span.doc[t.i + 1].lower_ in _NEW_SUBJECTS for t in between
     ):
-        return True  # "this isn't a normal bruise, it's a big swollen lump": what it is instead is not negated
+        # "this isn't a normal bruise, it's a big swollen lump": what it is instead is not negated; "my son doesn't talk
+        # and hates being touched, he's 10": a new clause with its own subject is outside the negation.
+        return True
     return any(t.lower_ in _TERMINATORS for t in between)
 
 
@@ -597,6 +624,19 @@ def _dated_message(doc) -> bool:
     return "CURRENT" not in categories and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago_in(doc))
 
 
+_DISTANT = re.compile(
+    r"(?:(?:many|some|a few|a couple of|\d+|two|three|four|five|ten) )?(?:years|yrs|decades?) (?:ago|back)\b"
+    r"|years earlier\b|in (?:19|20)\d\d\b"
+)
+
+
+def _dated_long_ago(doc, modifier) -> bool:
+    """A present-time cue dated by a distant past right after it ("numb after needling years ago"): the session it
+    ties the symptom to is long over."""
+    end = modifier.modifier_span[1]
+    return bool(_DISTANT.match(" ".join(t.lower_ for t in doc[end : end + 4])))
+
+
 def _told_as_past(span) -> bool:
     """A past or resolution cue reaches the mention, or a distant date; no present-time cue ("after needling" only
     ties it to a session: "after needling years ago" is past)."""
@@ -661,7 +701,8 @@ def _answered_no(span) -> bool:
 
 
 def _long_ago(span) -> bool:
-    """A year at least two years back right after the mention, not after "since" ("chemo in 2010"; "since 2015" is ongoing)."""
+    """A year at least two years back after the mention in its clause, not after "since" ("chemo in 2010", "short of
+    breath during my first session in 2021"; "since 2015" is ongoing)."""
     return _long_ago_year(span) is not None
 
 
@@ -669,7 +710,9 @@ def _long_ago_year(span):
     """The token of that year, or None."""
     this_year = date.today().year
     doc = span.doc
-    for token in doc[span.end : min(span.end + 4, span.sent.end)]:
+    for token in doc[span.end : min(span.end + 8, span.sent.end)]:
+        if token.is_punct or token.lower_ in ("but", "and", "though", "although", "since"):
+            return None  # another clause's year ("chest pain now, fine in 2019"), or a start ("since my PE in 2022")
         if token.like_num and len(token.text) == 4 and token.text.isdigit() and 1940 <= int(token.text) <= this_year - 2:
             before = token.nbor(-1).lower_ if token.i > span.sent.start else ""
             if before != "since":
@@ -687,6 +730,7 @@ class ConditionDetector:
         raw = yaml.safe_load(CONTEXT.read_text(encoding="utf-8"))
         self.self_patient = _phrases(raw.get("self_patient") or [])
         self.family = family_words(raw)
+        self.people_plural = frozenset(str(w).lower() for w in raw.get("people_plural") or [])
         self.person_of = {str(w).lower(): person for person, words in (raw.get("persons") or {}).items() for w in words}
         self.proxy_question = re.compile(str(raw.get("proxy_question") or r"(?!)"))
         self.condition_keys = frozenset(key for key, group in self.groups.items() if group.kind == "condition")
@@ -696,12 +740,12 @@ class ConditionDetector:
         self.treatment_before = {str(w).lower() for w in needle.get("before") or []}
         self.treatment_after = _phrases(needle.get("after") or [])
         self.treatment_past = _phrases(needle.get("past") or [])
-        self.aftermath = _phrases(raw.get("aftermath") or [])
+        self.aftermath = _phrases_or_pattern(raw.get("aftermath") or [], raw.get("aftermath_pattern"))
         self.long_standing = _phrases(raw.get("long_standing") or [])
         self.habitual = _phrases(raw.get("habitual") or [])
         self.habitual_reactions = frozenset(str(w).lower() for w in raw.get("habitual_reactions") or [])
         self.settled = _phrases(raw.get("settled") or [])
-        self.worsening = _phrases(raw.get("worsening") or [])
+        self.worsening = _phrases_or_pattern(raw.get("worsening") or [], raw.get("worsening_pattern"))
         self.asking_ahead = _phrases(raw.get("asking_ahead") or [])
         body = [str(w).lower() for w in raw.get("body_parts") or []]
         self.their_body = re.compile(r"\b(?:his|her)\s+(?:\w+\s+)?(?:" + "|".join(map(re.escape, body)) + r")s?\b")
@@ -758,6 +802,7 @@ class ConditionDetector:
             and not (m.category == "RESOLVED" and _after_but(span, m) is False)
             and not (m.category == "FAMILY" and _visitor_between(span, m))
             and not _terminated(span, m)
+            and not (m.category == "CURRENT" and _dated_long_ago(span.doc, m))
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
@@ -769,6 +814,7 @@ class ConditionDetector:
         following = span.doc[span.end : span.end + 1]
         if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
             categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
+        describes_people = len(following) and following[0].lower_ in self.people_plural  # "pregnant mums", "stroke patients"
         if ("HISTORICAL" in categories or _long_ago(span)) and "CURRENT" in categories and not group.chronic and _past_nearer(span):
             categories.discard("CURRENT")  # "my pregnancy was 2 years ago and i still get pelvic pain": "still" is the pain's
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):
@@ -823,6 +869,8 @@ class ConditionDetector:
             return "other_person"  # "booking for my dad, it's my mum who has the leg ulcer"
         if booked_for and "FAMILY" in categories:
             return "patient"  # "he's on eliquis, is that ok?" about the person booked for: not a general question
+        if describes_people and not places_self:
+            return "hypothetical"  # "I'm a midwife, on my feet all day with pregnant mums": those people, not the visitor
         if not self._has_first_person(span.sent):
             if "GENERIC" in categories:
                 return "patient" if places_self or self._asks_about_own_child(span, group) else "hypothetical"

@@ -433,3 +433,79 @@ def test_a_fever_by_the_thermometer_and_stroke_signs_in_lay_words_are_red_flags(
 
 def test_a_normal_temperature_is_no_fever():
     assert get_screen().screen("temp is 36.8, all normal, just a sore shoulder").kind is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # People in the plural after a condition word are those people, even in a sentence about the visitor.
+        ("i'm a nurse on a ward full of diabetic patients and my shoulders are wrecked", None),
+        ("i teach yoga to pregnant ladies three times a week, can you do my hamstrings", None),
+        ("i'm pregnant and my back aches, is needling ok?", "disclose"),  # the visitor herself
+        # A job that holds the condition word, or hands out the medicine.
+        ("i'm an epilepsy support worker and my wrists are sore from lifting", None),
+        ("i work the counter at a chemist handing out warfarin all day, my calves ache", None),
+        ("i'm a pharmacist and i'm on warfarin myself", "disclose"),  # "and I'm": the visitor's own state
+        # A course still under way, though a round of it just finished.
+        ("just finished cycle 2 of 6 of chemo, can i get my neck done", "disclose"),
+        ("finished my chemo in 2015, all clear since", None),
+        # A month to come.
+        ("my wife is expecting in march, she wants her back needled", "disclose"),
+        ("i'm expecting in the parcel today lol, can i book for 3pm", None),
+        # "for her" in a question about needling makes her the patient.
+        ("my mum has bad osteoporosis, is needling even suitable for her?", "disclose"),
+        ("my mum has bad osteoporosis, so i'm booking for myself to help carry her", None),
+    ],
+)
+def test_people_described_jobs_courses_months_and_questions_for_someone(text, kind):
+    assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "conditions"),
+    [
+        # A new subject after a comma is outside the negation before it.
+        ("my daughter doesn't like the dentist and hates loud noises, she's 6, can you see her", ["child_patient"]),
+        ("she doesn't have epilepsy, she is just clumsy", []),
+        # "a bit" (lemma "bite") is not a bite.
+        ("the bruise has gone a bit yellow and green", []),
+        ("got bitten by a spider on my calf and it's oozing yellow stuff, booked for calves", ["skin_infection"]),
+        # A child who does not talk.
+        ("booking for my son, he doesn't talk and gets overwhelmed", ["cannot_communicate"]),
+    ],
+)
+def test_negation_ends_at_a_new_subject_and_a_bit_is_not_a_bite(detector, text, conditions):
+    assert detector.analyse(text).conditions == conditions
+
+
+@pytest.mark.parametrize(
+    ("text", "worsening"),
+    [
+        # A session named with words between ("since the calf needling") and lasting told with numbers.
+        ("my foot has been weak since the calf needling, 2 days already", True),
+        ("still oozing blood from the spot after the needle in my thigh, been pressing it 15 min", True),
+        ("dizzy after the session, whole afternoon now", True),
+        # Rest is not a symptom lasting; a fear since childhood is not tied to a session.
+        ("tired after the session, slept for 3 hours", False),
+        ("scared of needles since forever, fainted at every blood test for years", False),
+    ],
+)
+def test_sessions_and_lasting_told_in_many_words(detector, text, worsening):
+    assert detector.analyse(text).worsening is worsening
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A red flag of one's own told as long past, or dated by its session, is a story.
+        ("had a bit of chest tightness during a session in 2019 but it was nerves, loads of sessions since no problem", None),
+        ("got an infected cut on my knee when i was a teen, nothing like that since", None),
+        ("my arm went numb after needling years ago, is it safe to try again?", None),
+        # The same symptom now stays urgent.
+        ("chest tightness since my session this morning and it's getting worse", "urgent"),
+        # Panic around needles with a breathing word is the phobia, not an emergency.
+        ("i get proper panic attacks around needles, heart racing, can't breathe", "disclose"),
+    ],
+)
+def test_own_past_red_flags_are_stories_and_panic_around_needles_is_the_phobia(text, kind):
+    assert get_screen().screen(text).kind == kind
