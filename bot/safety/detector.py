@@ -463,6 +463,12 @@ def _own_clinician(span, modifier) -> bool:
     return modifier.modifier_span[0] >= span.end and span.start > 0 and span.doc[span.start - 1].lower_ in ("my", "her", "his", "our")
 
 
+def _own_after_cue(span, modifier) -> bool:
+    """ "my therapist is working on my needle phobia": "my" right after the cue makes it the visitor's own."""
+    end = modifier.modifier_span[1]
+    return end < span.start and span.doc[end].lower_ == "my"
+
+
 def _says_i(span) -> bool:
     """The mention is the visitor speaking of themselves ("im 11 and my knee hurts")."""
     return span[0].lower_ in ("i", "im", "i'm", "i’m") or (
@@ -687,7 +693,11 @@ _DURATION_OPENERS = {"for", "past", "last", "over", "within"}
 _ABOUT = {"about", "around", "nearly", "almost", "roughly", "like"}
 
 
-_OWN_CHILD = re.compile(r"\b(?:my|our) (?:son|daughter|kid|child|boy|girl|little one|youngest|oldest)\b")
+# "my son", or a child the message goes on about ("a year 2 kid? she's got a tight calf").
+_OWN_CHILD = re.compile(
+    r"\b(?:my|our) (?:son|daughter|kid|child|boy|girl|little one|youngest|oldest)\b"
+    r"|[?.!,]\s*(?:she|he)(?:['’]s| is| has| got| keeps)\b"
+)
 _ANSWER_NO = {"no", "nope", "nah", "never", "negative", "none"}
 
 
@@ -757,6 +767,8 @@ class ConditionDetector:
                 self.regions.setdefault(str(word).lower(), set()).add(str(region))
         self.treatment_context = frozenset(str(w).lower() for w in raw.get("treatment_context") or [])
         self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
+        # spaCy keeps emoticons such as "8)" whole, so "my nephew (8)" would hide the age: digits are split as usual.
+        self.nlp.tokenizer.rules = {k: v for k, v in self.nlp.tokenizer.rules.items() if not k[:1].isdigit()}
         self.nlp.add_pipe("sentencizer")
         # Phrases match on NORM: "can't", "cant" and "cannot" normalise alike, and the speller
         # sets a misspelled word's norm to the lexicon word (bot/safety/spelling.py).
@@ -807,7 +819,7 @@ class ConditionDetector:
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
         jobs = [m for m in span._.modifiers if m.category == "OCCUPATION"]
-        if jobs and all(_own_state_after(span, m) or _own_clinician(span, m) for m in jobs):
+        if jobs and all(_own_state_after(span, m) or _own_clinician(span, m) or _own_after_cue(span, m) for m in jobs):
             categories.discard("OCCUPATION")  # "I'm a nurse and 20 weeks pregnant", "my lymphoedema therapist"
         if any(m.category == "OCCUPATION" and m.modifier_span[0] < span.start and m.modifier_span[1] >= span.end for m in _cues(span.doc)):
             categories.add("OCCUPATION")  # "a lymphoedema therapist", "a pacemaker technician": the job holds the word

@@ -509,3 +509,21 @@ def test_sessions_and_lasting_told_in_many_words(detector, text, worsening):
 )
 def test_own_past_red_flags_are_stories_and_panic_around_needles_is_the_phobia(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "conditions"),
+    [
+        # An age in brackets ("(8)" is an emoticon to spaCy), and a child the message goes on about.
+        ("my niece (7) has a sore heel, can she be needled?", ["child_patient"]),
+        ("do you needle a grade 2 kid? he's got sore shins from soccer", ["child_patient"]),
+        ("do you needle grade 2 kids? just curious", []),
+        # Phobia said with a negation, doubting one can cope, and working on one's own fear.
+        ("still cannot even look at a needle without going white", ["needle_phobia"]),
+        ("i can look at the needle marks, they're tiny", []),
+        ("not sure if i can handle it, needles make me panic", ["needle_phobia"]),
+        ("i'm working on my fear of needles with a counsellor, still bad", ["needle_phobia"]),
+    ],
+)
+def test_ages_in_brackets_children_asked_about_and_phobia_said_many_ways(detector, text, conditions):
+    assert detector.analyse(text).conditions == conditions
