@@ -768,7 +768,8 @@ class ConditionDetector:
         self.treatment_context = frozenset(str(w).lower() for w in raw.get("treatment_context") or [])
         self.nlp = spacy.load(spacy_path) if Path(spacy_path).exists() else spacy.blank("en")
         # spaCy keeps emoticons such as "8)" whole, so "my nephew (8)" would hide the age: digits are split as usual.
-        self.nlp.tokenizer.rules = {k: v for k, v in self.nlp.tokenizer.rules.items() if not k[:1].isdigit()}
+        tokenizer: Any = self.nlp.tokenizer
+        tokenizer.rules = {k: v for k, v in tokenizer.rules.items() if not k[:1].isdigit()}
         self.nlp.add_pipe("sentencizer")
         # Phrases match on NORM: "can't", "cant" and "cannot" normalise alike, and the speller
         # sets a misspelled word's norm to the lexicon word (bot/safety/spelling.py).
