@@ -652,9 +652,20 @@ def _told_as_past(span) -> bool:
     return not present and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago(span))
 
 
+def _only_tied_then_over(span) -> bool:
+    """The only present-time cues tie the mention to a session ("after the needling"), and a resolution follows it."""
+    doc = span.doc
+    mods = [m for m in span._.modifiers if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end]
+    tied = all(doc[m.modifier_span[0]].lower_ == "after" for m in mods if m.category == "CURRENT")
+    return tied and any(m.category == "RESOLVED" and m.modifier_span[0] >= span.end for m in mods)
+
+
 def _resolved_in(doc) -> bool:
-    categories = {m.category for m in _cues(doc)}
-    return "RESOLVED" in categories and "CURRENT" not in categories
+    """The message says something is over, and no cue says it is happening now ("after the session" only ties it to
+    a session: "a drop of blood after the session, it stopped straight away")."""
+    cues = _cues(doc)
+    present = any(m.category == "CURRENT" and doc[m.modifier_span[0]].lower_ != "after" for m in cues)
+    return any(m.category == "RESOLVED" for m in cues) and not present
 
 
 def _is_current(span) -> bool:
@@ -828,6 +839,8 @@ class ConditionDetector:
         if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
             categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
         describes_people = len(following) and following[0].lower_ in self.people_plural  # "pregnant mums", "stroke patients"
+        if "RESOLVED" in categories and "CURRENT" in categories and _only_tied_then_over(span):
+            categories.discard("CURRENT")  # "almost blacked out after the needling, was fine in a couple mins"
         if ("HISTORICAL" in categories or _long_ago(span)) and "CURRENT" in categories and not group.chronic and _past_nearer(span):
             categories.discard("CURRENT")  # "my pregnancy was 2 years ago and i still get pelvic pain": "still" is the pain's
         if "NEGATED_EXISTENCE" in categories or _answered_no(span) or _negated_inside(span):

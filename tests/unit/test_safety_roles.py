@@ -527,3 +527,31 @@ def test_own_past_red_flags_are_stories_and_panic_around_needles_is_the_phobia(t
 )
 def test_ages_in_brackets_children_asked_about_and_phobia_said_many_ways(detector, text, conditions):
     assert detector.analyse(text).conditions == conditions
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Red flags told by counting, by what one cannot do, or in small words.
+        ("i'm on my third tissue already and the spot on my arm is still going after the needling", "urgent"),
+        ("since the needling i can't really take a full breath, it catches on the left", "urgent"),
+        ("after the shoulder needling my arm feels weak and heavy, can't raise it properly", "urgent"),
+        ("the needle spot on my calf is swelling up fast, like it's filling with something", "urgent"),
+        ("my arm feels like it's not mine since the needling, numb from the elbow down", "urgent"),
+        # A session named by its day or by where the needle went ties an infection to it.
+        ("there's pus where they put the needle in my back and the redness is spreading", "urgent"),
+        ("the spot from this morning's needling is hot and red and spreading up my neck", "urgent"),
+        # Over: a fainting spell or a drop of blood that already passed.
+        ("nearly fainted after the needling, was fine after a glass of water", None),
+        ("a drop of blood after the session, not bleeding now, all good", None),
+        # How often is not when; a single past occasion of someone else's is a story.
+        ("i take methotrexate once a week for my psoriasis", "disclose"),
+        ("my flatmate passed out at acupuncture once, does that happen with dry needling?", None),
+        # A pregnancy in brackets, and the wife who has the booking.
+        ("rib pain is unreal (31wks), can needling help", "disclose"),
+        ("my partner is pregnant and has a booking on friday for her back", "disclose"),
+        ("there's a bump on my shoulder where they needled, it's hot and getting bigger", "urgent"),
+    ],
+)
+def test_red_flags_told_by_counting_sessions_named_many_ways_and_what_is_over(text, kind):
+    assert get_screen().screen(text).kind == kind
