@@ -555,3 +555,19 @@ def test_ages_in_brackets_children_asked_about_and_phobia_said_many_ways(detecto
 )
 def test_red_flags_told_by_counting_sessions_named_many_ways_and_what_is_over(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A general question, then the visitor says the condition is theirs.
+        ("can you needle someone with lymphoedema? i've got it in my right leg", "disclose"),
+        ("is needling ok with a nickel allergy? i react to cheap jewellery", "disclose"),
+        ("can you needle someone with lymphoedema? just wondering for a uni essay", None),
+        # Breath and spinning in everyday words.
+        ("since the session i'm having trouble catching my breath", "urgent"),
+        ("still spinny and cant get up off the couch since my needling", "urgent"),
+    ],
+)
+def test_a_question_then_its_mine_and_everyday_red_flag_words(text, kind):
+    assert get_screen().screen(text).kind == kind
