@@ -1106,8 +1106,8 @@ class ConditionDetector:
             if group.habitual_as and at_needles and not over and (not group.habitual_needs_fear or self._fear_in(doc)):
                 explained.add(key)  # "I go grey and hit the floor every time they take bloods": needle phobia
                 conditions.append(group.habitual_as)
-            elif disclosed & set(group.explained_by):
-                explained.add(key)
+            elif disclosed & set(group.explained_by) and not self._systemic(key, mentions):
+                explained.add(key)  # unless a whole-body sign comes with it ("pus ... and a fever of 38.7")
             elif key in seen and long_standing and group.chronic_as:
                 explained.add(key)
                 conditions.append(group.chronic_as)
@@ -1181,6 +1181,10 @@ class ConditionDetector:
         if not self._has_first_person(sentence) and not booked_for and not places_self and self._is_question(sentence):
             return "hypothetical"
         return "patient"
+
+    def _systemic(self, key: str, mentions: list[Mention]) -> bool:
+        words = self.groups[key].systemic
+        return any(m.group == key and m.role == "patient" and any(w in m.text.lower() for w in words) for m in mentions)
 
     def _worsening_after_session(self, doc) -> bool:
         """A symptom tied to a session that lasts or gets worse ("keeps growing", "hasn't eased since my needling"),

@@ -31,6 +31,7 @@ class ConditionGroup:
     chronic: bool = False  # a past date does not make it historical, only a resolution cue
     near: tuple[Near, ...] = ()  # word pairs a few words apart ("scared stiff of the needles")
     explained_by: tuple[str, ...] = ()  # red flags: conditions that explain the symptom (numb feet from neuropathy)
+    systemic: tuple[str, ...] = ()  # red flags: words of a whole-body sign no local condition explains ("fever")
     chronic_as: str | None = None  # red flags: the condition months or years of the symptom are (numb for years: neurological)
     habitual_as: str | None = None  # red flags: the condition the symptom is when it happens every time at needles (needle phobia)
     habitual_needs_fear: bool = False  # ...only with a fear word ("scared", "panic"): "every time I breathe in" is no habit
@@ -69,6 +70,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             ),
             kind=kind,
             explained_by=tuple(str(c) for c in spec.get("explained_by") or ()),
+            systemic=tuple(str(w).lower() for w in spec.get("systemic") or ()),
             chronic_as=spec.get("chronic_as"),
             habitual_as=spec.get("habitual_as"),
             habitual_needs_fear=bool(spec.get("habitual_needs_fear")),

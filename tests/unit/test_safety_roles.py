@@ -571,3 +571,20 @@ def test_red_flags_told_by_counting_sessions_named_many_ways_and_what_is_over(te
 )
 def test_a_question_then_its_mine_and_everyday_red_flag_words(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A whole-body sign is not explained by a skin condition in the same message; the skin condition alone is.
+        ("there's pus coming out of a spot on my shoulder and i've got a fever of 38.9", "urgent"),
+        ("got a skin infection on my forearm with a bit of pus, on antibiotics, can you needle that arm?", "disclose"),
+        # Red flags in Tagalog words, as Filipino visitors write them.
+        ("po after needling sa likod ko, hirap huminga ako", "urgent"),
+        ("manhid pa rin yung braso ko since kahapon after needling", "urgent"),
+        # Swelling that grows by the minute is bleeding under the skin.
+        ("the lump on my calf is getting bigger and bigger since the needling", "urgent"),
+    ],
+)
+def test_whole_body_signs_tagalog_red_flags_and_growing_swelling(text, kind):
+    assert get_screen().screen(text).kind == kind
