@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.safety.screen import Decision, get_screen  # noqa: E402
+from bot.safety.screen import Decision, Earlier, get_screen  # noqa: E402
 
 # Every development set, in the order they were written (safety_dev.jsonl, safety_dev2.jsonl, ...).
 DEV_SETS = sorted((ROOT / "benchmarks" / "data").glob("safety_dev*.jsonl"), key=lambda p: int(p.stem.removeprefix("safety_dev") or 1))
@@ -71,7 +71,7 @@ def score(path: Path, quiet: bool = False) -> dict:
     screen = get_screen()
     items = _items(path)
     booked: dict[int, bool] = defaultdict(bool)
-    previous: dict[int, str | None] = defaultdict(lambda: None)  # the last turn, unless it got urgent guidance
+    previous: dict[int, Earlier | None] = defaultdict(lambda: None)  # the last turn, and whether it got urgent guidance
     times: list[float] = []
     for item in items:
         conversation = item.get("conversation")
@@ -82,7 +82,7 @@ def score(path: Path, quiet: bool = False) -> dict:
         if conversation is not None and decision.analysis.books_for_someone:
             booked[conversation] = True
         if conversation is not None:
-            previous[conversation] = None if decision.kind == "urgent" else item["text"]
+            previous[conversation] = Earlier(item["text"], decision.kind == "urgent")
         item["got"] = outcome(decision)
         item["handoff_found"] = item["got"] == "handoff"  # as the blind scorer: urgent guidance comes first
         item["detail"] = {

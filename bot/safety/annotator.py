@@ -25,7 +25,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety.screen import Decision, get_screen
+from bot.safety.screen import Decision, Earlier, get_screen
 
 URGENT, DISCLOSE, CHECK = "report_urgent_symptom", "disclose_condition", "possible_urgent_symptom"
 BOOKING = {"entity": "booking", "value": "someone_else"}  # the visitor books for another person
@@ -51,8 +51,8 @@ def booked_for_someone(tracker: DialogueStateTracker | None) -> bool:
     return False
 
 
-def previous_message(tracker: DialogueStateTracker | None) -> str | None:
-    """The visitor's previous message in this session, unless it already got urgent guidance (a message that goes on
+def previous_message(tracker: DialogueStateTracker | None) -> Earlier | None:
+    """The visitor's previous message in this session and whether it got urgent guidance (a message that goes on
     about an after-effect is read with it: "still going, 20 min now")."""
     if tracker is None:
         return None
@@ -60,9 +60,8 @@ def previous_message(tracker: DialogueStateTracker | None) -> str | None:
         if isinstance(event, SessionStarted):
             return None
         if isinstance(event, UserUttered):
-            if (event.intent or {}).get("name") == URGENT:
-                return None
-            return event.text if isinstance(event.text, str) else None
+            urgent = (event.intent or {}).get("name") == URGENT
+            return Earlier(event.text, urgent) if isinstance(event.text, str) else None
     return None
 
 

@@ -44,6 +44,14 @@ def get_chronic_as() -> dict[str, str]:
     return {k: g.chronic_as for k, g in all_groups().items() if g.chronic_as}
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """The visitor's previous message in this session, and whether it got urgent guidance."""
+
+    text: str
+    urgent: bool = False
+
+
 def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, check_at: float) -> Decision:
     """The one safety decision for a message (pure: both detectors' outputs in, a decision out)."""
     if analysis.red_flags:
@@ -105,21 +113,26 @@ class SafetyScreen:
             return [topic.group for topic in self.topics.predict([text])]
         return [topic.group for topic in self.topics.predict_vectors(get_encoder().span_vectors(text, spans))]
 
-    def screen(self, text: str, booked_earlier: bool = False, earlier: str | None = None) -> Decision:
+    def screen(self, text: str, booked_earlier: bool = False, earlier: Earlier | None = None) -> Decision:
         """The decision for one message; ``booked_earlier``: the conversation already booked for someone else;
-        ``earlier``: the visitor's previous message, when it did not already get urgent guidance."""
+        ``earlier``: the visitor's previous message in this session."""
         decision = self._screen(text, booked_earlier)
-        return self.follow_up(decision, text, earlier) if earlier and earlier.strip() and text.strip() else decision
+        return self.follow_up(decision, text, earlier) if earlier and earlier.text.strip() and text.strip() else decision
 
-    def follow_up(self, decision: Decision, text: str, earlier: str) -> Decision:
+    def follow_up(self, decision: Decision, text: str, earlier: Earlier) -> Decision:
         """A message that goes on about the previous one ("still going, 20 min now" after "the needle spot is bleeding
         a bit"): read together, the two may be a red flag that neither is alone. Only a message that itself says the
         symptom lasts or gets worse is read with the one before (a forward pass of both; "ok, going to urgent care
-        now" is no new alarm), and the one decision decides, with that severity cue: only raises, to urgent."""
+        now" is no new alarm), and the one decision decides, with that severity cue: only raises, to urgent.
+        The message's own reading counts too when the one before tied it to a session ("had needles in my forearm")
+        or got urgent guidance (the emergency goes on: "10+ min pressing, going through tissues")."""
         if decision.kind == "urgent" or not self.detector.worsening.search(text.lower()):
             return decision
-        both = self.learned.predict([f"{earlier.strip()}\n{text.strip()}"])[0]
-        raised = decide(replace(decision.analysis, worsening=True), both, self.learned.urgent_at, self.learned.check_at)
+        readings = [self.learned.predict([f"{earlier.text.strip()}\n{text.strip()}"])[0]]
+        if decision.learned is not None and (earlier.urgent or self.detector.aftermath.search(earlier.text.lower())):
+            readings.append(decision.learned)
+        reading = max(readings, key=lambda r: r.urgent)
+        raised = decide(replace(decision.analysis, worsening=True), reading, self.learned.urgent_at, self.learned.check_at)
         return raised if raised.kind == "urgent" else decision
 
     def _screen(self, text: str, booked_earlier: bool) -> Decision:

@@ -111,8 +111,8 @@ def test_a_person_booked_for_earlier_in_the_conversation_is_the_patient(pipeline
 
 def test_a_message_that_goes_on_about_the_previous_one_is_read_with_it(pipeline):
     """ "still bleeding, 25 minutes now" says little alone; after "the needle spot on my neck is bleeding a bit" it is
-    bleeding that will not stop. An acknowledgement is no new alarm, and a symptom already met with urgent guidance is
-    not read into the next message."""
+    bleeding that will not stop. An acknowledgement is no new alarm; a symptom already met with urgent guidance that
+    goes on gets urgent guidance again."""
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -127,4 +127,35 @@ def test_a_message_that_goes_on_about_the_previous_one_is_read_with_it(pipeline)
     bleeding = "the needle spot on my neck is bleeding a little after today's session"
     assert after(bleeding, "ask_side_effects", "still going, 25 minutes now, been pressing the whole time") == URGENT
     assert after(bleeding, "ask_side_effects", "ok thanks, will keep an eye on it") not in (URGENT, CHECK)
-    assert after("my chest is tight and I can't breathe", URGENT, "still the same") != URGENT
+    assert after("my chest is tight and I can't breathe", URGENT, "still the same") == URGENT  # it goes on
+    assert after("my chest is tight and I can't breathe", URGENT, "ok, calling an ambulance now") != URGENT
+
+
+def test_an_emergency_that_goes_on_after_urgent_guidance_gets_it_again(pipeline):
+    """After urgent guidance, "been pressing 10 minutes, going through tissues" is the same emergency going on: urgent
+    guidance again. An acknowledgement is not."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    annotator, _ = pipeline
+    earlier = UserUttered("the needle spot on my thigh is bleeding and it won't stop", {"name": URGENT})
+    tracker = DialogueStateTracker.from_events("v", [ActionExecuted("action_listen"), earlier, ActionExecuted("utter_x")])
+    (going_on,) = annotator.process([_message("been pressing 10+ min now, going through tissues", "affirm", 0.9, 0.05)], tracker)
+    (thanks,) = annotator.process([_message("ok, heading to urgent care now, thanks", "affirm", 0.9, 0.05)], tracker)
+    assert going_on.get(INTENT)["name"] == URGENT
+    assert thanks.get(INTENT)["name"] != URGENT
+
+
+def test_a_session_named_in_the_previous_message_ties_a_lasting_symptom_to_it(pipeline):
+    """ "had needles in my forearm, got a small bruise" then "it's swelling up and growing, really tight": the first
+    message ties the second to a session, and the second says it gets worse."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    annotator, _ = pipeline
+    earlier = UserUttered("had my calf needled this morning, there's a small bruise", {"name": "ask_side_effects"})
+    tracker = DialogueStateTracker.from_events("v", [ActionExecuted("action_listen"), earlier, ActionExecuted("utter_x")])
+    (worse,) = annotator.process([_message("it's swelling up now and growing, like an egg under the skin", "affirm", 0.9, 0.05)], tracker)
+    (fine,) = annotator.process([_message("it's a bit yellow now, still a little tender", "affirm", 0.9, 0.05)], tracker)
+    assert worse.get(INTENT)["name"] == URGENT
+    assert fine.get(INTENT)["name"] != URGENT
