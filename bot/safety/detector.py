@@ -838,7 +838,7 @@ class ConditionDetector:
         following = span.doc[span.end : span.end + 1]
         if len(following) and following[0].lower_ in self.family and following[0].lower_ not in _PRONOUNS:
             categories.add("FAMILY")  # "my pregnant daughter", "her diabetic dad": the word right after says who
-        describes_people = len(following) and following[0].lower_ in self.people_plural  # "pregnant mums", "stroke patients"
+        describes_people = bool(len(following)) and following[0].lower_ in self.people_plural  # "pregnant mums", "stroke patients"
         if "RESOLVED" in categories and "CURRENT" in categories and _only_tied_then_over(span):
             categories.discard("CURRENT")  # "almost blacked out after the needling, was fine in a couple mins"
         if ("HISTORICAL" in categories or _long_ago(span)) and "CURRENT" in categories and not group.chronic and _past_nearer(span):
