@@ -643,11 +643,17 @@ def _dated_long_ago(doc, modifier) -> bool:
     return bool(_DISTANT.match(" ".join(t.lower_ for t in doc[end : end + 4])))
 
 
+def _only_a_session_tie(doc, modifier) -> bool:
+    """A present-time cue that only ties a mention to a session ("after needling", "after the session") says when it
+    began, not that it is still happening."""
+    return doc[modifier.modifier_span[0]].lower_ == "after"
+
+
 def _told_as_past(span) -> bool:
     """A past or resolution cue reaches the mention, or a distant date; no present-time cue ("after needling" only
     ties it to a session: "after needling years ago" is past)."""
     doc = span.doc
-    present = [m for m in span._.modifiers if m.category == "CURRENT" and doc[m.modifier_span[0]].lower_ != "after"]
+    present = [m for m in span._.modifiers if m.category == "CURRENT" and not _only_a_session_tie(doc, m)]
     categories = {m.category for m in span._.modifiers}
     return not present and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago(span))
 
@@ -656,7 +662,7 @@ def _only_tied_then_over(span) -> bool:
     """The only present-time cues tie the mention to a session ("after the needling"), and a resolution follows it."""
     doc = span.doc
     mods = [m for m in span._.modifiers if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end]
-    tied = all(doc[m.modifier_span[0]].lower_ == "after" for m in mods if m.category == "CURRENT")
+    tied = all(_only_a_session_tie(doc, m) for m in mods if m.category == "CURRENT")
     return tied and any(m.category == "RESOLVED" and m.modifier_span[0] >= span.end for m in mods)
 
 
@@ -664,7 +670,7 @@ def _resolved_in(doc) -> bool:
     """The message says something is over, and no cue says it is happening now ("after the session" only ties it to
     a session: "a drop of blood after the session, it stopped straight away")."""
     cues = _cues(doc)
-    present = any(m.category == "CURRENT" and doc[m.modifier_span[0]].lower_ != "after" for m in cues)
+    present = any(m.category == "CURRENT" and not _only_a_session_tie(doc, m) for m in cues)
     return any(m.category == "RESOLVED" for m in cues) and not present
 
 
