@@ -7,6 +7,7 @@ classifier and its C and dense weight were chosen; the benchmark sites are never
 
     python benchmarks/cv_by_site.py              # features, C and dense weight
     python benchmarks/cv_by_site.py --fallback   # the fallback threshold of config.yml's classifier
+    python benchmarks/cv_by_site.py --knn        # a nearest-neighbour vote blended with the LR head (tried, not kept)
 """
 
 from __future__ import annotations
@@ -91,11 +92,46 @@ def fallback_table(written: list[tuple[str, str]], real: list[dict], folds: list
         print(f"{low:>9.2f} {len(answered):>8} {sum(answered):>6} {len(answered) - sum(answered):>6} {rate:>16}")
 
 
+def knn_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
+    """Would a vote of the k nearest training questions (MiniLM cosine, softmax-weighted) help the configured LR head,
+    alone or blended with its probabilities? Prints accuracy per k, temperature and blend weight of the LR head."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = []  # (LR probabilities, similarities to the training examples, their class indices, gold index)
+    for fold in folds:
+        train = written + [(r["text"], r["intent"]) for r in real if r["site"] not in fold]
+        test = [(r["text"], r["intent"]) for r in real if r["site"] in fold]
+        x_train, x_test = features("counts+minilm", [t for t, _ in train], [t for t, _ in test], vectors, 2.0)
+        model = LogisticRegression(C=10.0, max_iter=2000).fit(x_train, [i for _, i in train])
+        classes = list(model.classes_)
+        labels = np.array([classes.index(i) for _, i in train])
+        similarity = np.array([vectors[t] for t, _ in test]) @ np.array([vectors[t] for t, _ in train]).T
+        for p, s, (_, gold) in zip(model.predict_proba(x_test), similarity, test, strict=True):
+            rows.append((p, s, labels, classes.index(gold) if gold in classes else -1))
+
+    def vote(s: np.ndarray, labels: np.ndarray, n: int, k: int, temperature: float) -> np.ndarray:
+        nearest = np.argsort(-s)[:k]
+        q = np.zeros(n)
+        np.add.at(q, labels[nearest], np.exp(s[nearest] / temperature))
+        return q / q.sum()
+
+    print(f"{len(rows)} training questions, 5-fold by site; LR head alone {np.mean([p.argmax() == g for p, _, _, g in rows]):.3f}")
+    print(f"{'k':>3} {'temp':>5} {'kNN':>6} {'0.3 LR':>7} {'0.5 LR':>7} {'0.7 LR':>7}")
+    for k in (5, 10, 20):
+        for temperature in (0.05, 0.1):
+            votes = [vote(s, labels, len(p), k, temperature) for p, s, labels, _ in rows]
+            scores = [np.mean([q.argmax() == g for q, (_, _, _, g) in zip(votes, rows, strict=True)])]
+            for a in (0.3, 0.5, 0.7):
+                scores.append(np.mean([(a * p + (1 - a) * q).argmax() == g for q, (p, _, _, g) in zip(votes, rows, strict=True)]))
+            print(f"{k:>3} {temperature:>5.2f} " + " ".join(f"{x:>7.3f}" for x in scores))
+
+
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fallback", action="store_true", help="the fallback threshold table instead of the feature variants")
+    parser.add_argument("--knn", action="store_true", help="a nearest-neighbour vote, alone and blended with the LR head")
     args = parser.parse_args()
     written, real = written_examples(), load_training()
     texts = list(dict.fromkeys([t for t, _ in written] + [r["text"] for r in real]))
@@ -105,6 +141,9 @@ def main() -> None:
     folds = [set(sites[i::FOLDS]) for i in range(FOLDS)]
     if args.fallback:
         fallback_table(written, real, folds, vectors)
+        return
+    if args.knn:
+        knn_table(written, real, folds, vectors)
         return
     variants = [
         ("tfidf", 1.0, 10.0),
