@@ -166,6 +166,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     age = {"LOWER": {"IN": ages}}
     year = {"LOWER": {"IN": ["year", "years", "yr", "yrs", "yo", "y", "month", "months"]}, "OP": "?"}
     pronoun = {"LOWER": {"IN": ["she's", "he's", "shes", "hes", "she", "he"]}}
+    hyphen = {"LOWER": "-", "OP": "?"}
     # "he's 5", "she is only 4 years old": not "she's 5 months pregnant" or "he's 6 foot".
     age_only: list[dict] = [
         {"LOWER": {"IN": ["he", "she", "they", "i", "im"]}},
@@ -188,14 +189,22 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
         [{"LOWER": {"IN": ["tiene", "tem"]}}, age, {"LOWER": {"IN": ["años", "anos", "anos", "year", "years"]}}],  # "mi hijo tiene 9 años"
         # "do you treat 5 yr olds?", "for 6 year olds" (not "my tattoo is 8 years old")
         [age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "olds"}],
-        # "our 8 year old", "for a 6 year old"
+        # "our 8 year old", "for a 6 year old", "a 9-year-old"
         [
             {"LOWER": {"IN": ["our", "a", "an"]}},
             age,
+            hyphen,
             {"LOWER": {"IN": ["year", "years", "yr", "yrs", "y"]}},
             {"LOWER": {"IN": ["old", "-"]}},
         ],
-        [{"LOWER": "my"}, age, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
+        [{"LOWER": "my"}, age, hyphen, year, {"LOWER": {"IN": ["old", "-"]}, "OP": "?"}],
+        # "do you needle kids? mine is 10": the visitor's own child
+        [
+            {"LOWER": {"IN": ["mine", "ours"]}},
+            {"LOWER": {"IN": ["is", "'s", "’s", "s", "are"]}},
+            {"LOWER": {"IN": ["only", "just", "turned", "nearly", "almost"]}, "OP": "?"},
+            age,
+        ],
         [{"LOWER": "my"}, {"LOWER": {"IN": relatives}}, {"IS_PUNCT": True, "OP": "?"}, pronoun, {"LOWER": "is", "OP": "?"}, age],
         # "for my pamangkin po, 7 years old", "(6 yrs old)": an age set off after the person it describes
         [{"IS_PUNCT": True}, age, {"LOWER": {"IN": ["year", "years", "yr", "yrs"]}}, {"LOWER": "old"}],
@@ -763,6 +772,8 @@ class ConditionDetector:
         self.condition_keys = frozenset(key for key, group in self.groups.items() if group.kind == "condition")
         self.taken_now = _phrases(raw.get("taken_now") or [])
         self.self_reference = _phrases(raw.get("self_reference") or [])
+        self.if_present_state = _phrases(raw.get("if_present_state") or [])
+        self.supposing_before_if = frozenset(str(w).lower() for w in raw.get("supposing_before_if") or [])
         needle = raw.get("treatment_needle") or {}
         self.treatment_before = {str(w).lower() for w in needle.get("before") or []}
         self.treatment_after = _phrases(needle.get("after") or [])
@@ -816,6 +827,22 @@ class ConditionDetector:
         vocabulary = {word for group in self.groups.values() for term in group.terms for word in term.split()}
         self.speller = Speller(vocabulary, load_common_words(Path(spacy_path)))
 
+    def _only_about_family(self, doc) -> bool:
+        """The message names a family member, says nothing of the visitor and talks of treatment or a body part ("my
+        mum had a stroke in may, right side still weak, her physio mentioned needling"): "my" only before the family
+        word, no "I" or "me". A visitor who mentions a relative's condition in passing says something of themselves
+        ("...but I'm booking for my back"); a bare "my brother has MS" says nothing of treatment."""
+        if not any(t.lower_ in self.treatment_context or self._site(t) for t in doc):
+            return False
+        words = [t.lower_.replace("’", "'") for t in doc]
+        for i, word in enumerate(words):
+            if word in ("my", "our"):
+                if not any(w in self.person_of for w in words[i + 1 : i + 3]):
+                    return False
+            elif word in self.first_person:
+                return False
+        return any(w in self.person_of for w in words)
+
     def _has_first_person(self, sentence) -> bool:
         return any(t.lower_ in self.first_person or t.lower_.replace("’", "'") in self.first_person for t in sentence) or bool(
             re.search(r"\b(i'?m|i’m|ive|i've)\b", sentence.text.lower())
@@ -833,6 +860,7 @@ class ConditionDetector:
             and not (m.category == "FAMILY" and _visitor_between(span, m))
             and not _terminated(span, m)
             and not (m.category == "CURRENT" and _dated_long_ago(span.doc, m))
+            and not (m.category == "HYPOTHETICAL" and self._if_present_state(span.doc, m))
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
@@ -869,6 +897,8 @@ class ConditionDetector:
         if "OCCUPATION" in categories and (("PROXY" not in categories and not booked_for) or self.booked_person(span.doc) is None):
             return "other_person"  # "I work in a dementia unit": the people the visitor works with (unless booking for a named person)
         if "FAMILY" in categories and not group.patient_even_if_family and "PROXY" not in categories and not booked_for:
+            if group.kind == "condition" and "GENERIC" not in categories and not describes_people and self._only_about_family(span.doc):
+                return "patient"  # "my son has cerebral palsy, tight hamstrings, his physio suggested needling": writing for him
             return "other_person"
         # "booking my son for his calves, I'm the one on warfarin": the visitor's own condition, not the patient's
         # (only when the message names the person booked for: "physio wants to needle", "booking for Monday" name no one).
@@ -1085,6 +1115,24 @@ class ConditionDetector:
                     return True  # "dizzy when the needle goes in"; "I black out when needles go in" is the phobia
         return False
 
+    def _if_present_state(self, doc, modifier) -> bool:
+        """ "is it safe if i'm expecting?": a bare "if" before a present state tells the visitor's situation
+        (context.yml ``if_present_state``); "what if i'm ..." and "asks if i'm ..." still suppose."""
+        start, end = modifier.modifier_span
+        if doc[start:end].text.lower() != "if":
+            return False
+        if start > 0 and doc[start - 1].lower_ in self.supposing_before_if:
+            return False
+        return bool(self.if_present_state.match(doc[end : end + 4].text.lower()))
+
+    def _softened(self, doc, conditions: list[str]) -> list[str]:
+        """Red-flag groups a disclosed long-term condition may explain ("COPD, on oxygen at night"; red_flags.yml
+        ``softened_by``) when nothing ties the symptom to a session: the learned reading alone is one step less sure.
+        A red flag the lexicon reads stays urgent ("I have COPD and I can't breathe")."""
+        if self.aftermath.search(doc.text.lower()):
+            return []
+        return sorted(k for k, g in self.groups.items() if g.kind == "red_flag" and set(g.softened_by) & set(conditions))
+
     def _explained(self, doc, mentions: list[Mention]) -> tuple[set[str], list[str], bool]:
         """Red-flag groups that are not a new emergency after needling, and the conditions they are instead.
 
@@ -1228,6 +1276,9 @@ class ConditionDetector:
         mentions = []
         for sentence, group in zip(sentences, topics(doc.text, spans), strict=True):
             if group and group in self.groups and group not in seen and not self.groups[group].max_child_age:
+                unless = self.groups[group].not_read_in
+                if unless is not None and unless.search(sentence.text.lower()):
+                    continue  # "my baby is 3 months and I want my neck done": a birth that happened, not a pregnancy
                 role = self._sentence_role(sentence, self.groups[group], booked_earlier)
                 mentions.append(Mention(group, sentence.text, sentence.start_char, sentence.end_char, role, "learned"))
                 seen.add(group)
@@ -1284,6 +1335,7 @@ class ConditionDetector:
             _resolved_in(doc) or bool(self.settled.search(doc.text.lower())),
             self._asks_ahead(doc),
             self._worsening_after_session(doc),
+            self._softened(doc, conditions),
         )
 
 
@@ -1299,6 +1351,7 @@ class Analysis:
     resolved: bool = False  # a resolution cue and no current-time cue ("it stopped", "fine now"), or "breathing normal"
     asks_ahead: bool = False  # "what do I do if it starts bleeding?": asks about later, nothing happening now
     worsening: bool = False  # tied to a session and lasting or getting worse ("keeps growing since my needling")
+    softened: list[str] = field(default_factory=list)  # red-flag groups a disclosed long-term condition may explain
 
 
 @lru_cache(maxsize=1)

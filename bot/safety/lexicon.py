@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,7 @@ class ConditionGroup:
     chronic: bool = False  # a past date does not make it historical, only a resolution cue
     near: tuple[Near, ...] = ()  # word pairs a few words apart ("scared stiff of the needles")
     explained_by: tuple[str, ...] = ()  # red flags: conditions that explain the symptom (numb feet from neuropathy)
+    softened_by: tuple[str, ...] = ()  # red flags: conditions that may explain the symptom; the learned reading alone asks instead
     systemic: tuple[str, ...] = ()  # red flags: words of a whole-body sign no local condition explains ("fever")
     chronic_as: str | None = None  # red flags: the condition months or years of the symptom are (numb for years: neurological)
     habitual_as: str | None = None  # red flags: the condition the symptom is when it happens every time at needles (needle phobia)
@@ -38,6 +40,7 @@ class ConditionGroup:
     dated_by_message: bool = False  # a distant date or a past cue anywhere in the message makes it history
     patterns: tuple[tuple[dict, ...], ...] = ()  # spaCy token patterns for phrasings with numbers ("I'm 9 weeks", "in year 2")
     patterns_not_followed_by: frozenset[str] = frozenset()  # a pattern match followed by one of these is not a mention
+    not_read_in: re.Pattern[str] | None = None  # a sentence the learned reader must not read as this group ("my baby is 3 months")
     site_specific: bool = False  # matters only where the needles go: the same condition elsewhere on the body is not a disclosure
 
 
@@ -70,6 +73,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             ),
             kind=kind,
             explained_by=tuple(str(c) for c in spec.get("explained_by") or ()),
+            softened_by=tuple(str(c) for c in spec.get("softened_by") or ()),
             systemic=tuple(str(w).lower() for w in spec.get("systemic") or ()),
             chronic_as=spec.get("chronic_as"),
             habitual_as=spec.get("habitual_as"),
@@ -78,6 +82,7 @@ def load_groups(path: Path = LEXICON, kind: str = "condition") -> dict[str, Cond
             patterns_not_followed_by=frozenset(str(w).lower() for w in spec.get("patterns_not_followed_by") or ()),
             patterns=tuple(tuple(dict(token) for token in pattern) for pattern in spec.get("patterns") or ()),
             site_specific=bool(spec.get("site_specific")),
+            not_read_in=re.compile(str(spec["not_read_in"])) if spec.get("not_read_in") else None,
         )
     return groups
 

@@ -68,9 +68,11 @@ def decide(analysis: Analysis, learned: Prediction | None, urgent_at: float, che
     # The lexicon saw the symptom only negated, hypothetical or in the past ("what if it keeps bleeding?"), or the
     # message says it is over ("it stopped straight away", "fine now"): each lowers the learned reading one step
     # (urgent -> quick question -> nothing). One step only: recall first, the quick question stays a safety net.
-    # A message that only asks what to do if it happens ("what do I do if it starts bleeding?") counts as one step.
+    # A message that only asks what to do if it happens ("what do I do if it starts bleeding?") counts as one step, and
+    # so does a disclosed long-term condition that may explain the symptom ("COPD, on oxygen at night").
     if learned is not None and learned.group:
         steps = int(learned.group in analysis.ruled_out) + int(analysis.resolved or analysis.asks_ahead)
+        steps += int(learned.group in analysis.softened)
         for _ in range(steps):
             learned = Prediction(check_at if learned.urgent >= urgent_at else 0.0, learned.group)
     # Severity: an after-effect the learned reading is unsure about, tied to a session and lasting or getting worse

@@ -59,6 +59,10 @@ HANDOFF = [
     ("I have type 1 diabetes", {"diabetes"}),
     ("I'm allergic to nickel", {"metal_allergy"}),
     ("i have a metal allergy", {"metal_allergy"}),
+    ("I have heart failure, my back has been sore", {"long_term_illness"}),
+    # A message only about a relative's condition and their treatment is written for them (they would be the patient).
+    ("my mom takes warfarin, her physio wants to try needling", {"blood_thinners"}),
+    ("been on dialysis since last year", {"long_term_illness"}),
     ("I'm pregnant and on blood thinners", {"pregnancy", "blood_thinners"}),
     ("preggo with #2, can i get my hip done", {"pregnancy"}),
     ("hi, 28 weeks along and my back is killing me", {"pregnancy"}),
@@ -115,6 +119,7 @@ NO_HANDOFF = [
     ("I'm not on plavix or anything like that", set()),
     # other person
     ("my mom takes warfarin", set()),
+    ("my mom takes warfarin, I'm booking for my back", set()),
     ("my wife is pregnant, can I still get needled?", set()),
     ("my friend has hemophilia", set()),
     ("my sister is having chemo", set()),
@@ -210,7 +215,7 @@ def test_mentions_carry_roles(detector):
         m.role
         for text in [
             "I'm not pregnant",
-            "my mom takes warfarin",
+            "my mom takes warfarin, I'm booking for my back",
             "what if someone has hemophilia",
             "I used to take warfarin",
             "I'm on Eliquis",

@@ -588,3 +588,67 @@ def test_a_question_then_its_mine_and_everyday_red_flag_words(text, kind):
 )
 def test_whole_body_signs_tagalog_red_flags_and_growing_swelling(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A child by a hyphenated age, by "mine is", by school year before a child word, and "I have a" child.
+        ("can you needle a 9-year-old? she's a swimmer with sore shoulders", "disclose"),
+        ("do you do dry needling on kids? mine is 10, sore shins from running", "disclose"),
+        ("grade 2 kid with sore heels, can he have needling?", "disclose"),
+        ("would a 10 year old be able to have dry needling? just wondering for the future", None),
+        ("a grade 2 tear in my calf, can you needle it?", None),
+        # "if" before a present state is the visitor's situation; "what if" and "the form asks if" still suppose.
+        ("is it ok if i'm pregnant?", "disclose"),
+        ("can u still do it if im on eliquis", "disclose"),
+        ("what if i'm pregnant?", None),
+        ("why does the intake form ask if i'm pregnant?", None),
+        # A message only about a relative's condition and their treatment is written for them; one that says
+        # something of the visitor is not.
+        ("my mum had a stroke in may, right side is still weak, her physio mentioned needling", "disclose"),
+        ("my husband has fits, his epilepsy isn't well controlled at the moment. neck pain", "disclose"),
+        ("my husband has epilepsy but i'm the one with the sore neck", None),
+        ("my sister wants to know if you treat people with MS, she might book at some point", None),
+        # A question about needling "for him" makes him the patient.
+        ("my husband faints at needles, every single time. is needling a no-go for him?", "disclose"),
+    ],
+)
+def test_children_by_any_age_and_if_before_a_present_state(text, kind):
+    assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Serious long-term illnesses go to a clinician; everyday ones do not.
+        ("i have heart failure and take a lot of tablets. upper back pain", "disclose"),
+        ("on dialysis 3 times a week, my neck and shoulders hurt", "disclose"),
+        ("i take a statin for my cholesterol, booking for my back", None),
+        ("my dad had heart failure and passed away last year, i'm booking for my own back", None),
+        # A lung condition explains the learned reading of breathing words; a breathing red flag stays urgent.
+        ("I have COPD/emphysema, on oxygen at night. upper back pain between the shoulder blades", "disclose"),
+        ("i have copd and i can't breathe properly since the needling", "urgent"),
+        ("copd here, chest feels tight and i can't get air in", "urgent"),
+    ],
+)
+def test_long_term_illness_is_disclosed_and_never_hides_a_red_flag(text, kind):
+    assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Out of breath at rest, and a leg that keeps giving way, are red flags; exertion and idioms are not.
+        ("husband is puffing and panting just sitting on the couch after his shoulder needling", "urgent"),
+        ("my leg went weak after they needled my glute and it's still giving way hours later", "urgent"),
+        ("puffing and panting after my run, is needling ok tomorrow?", None),
+        ("my knees went weak when i saw the bill lol", None),
+        # Numbing the skin is a question about the procedure, not numbness.
+        ("do they numb the area first?", None),
+        # A baby's age in months says the birth happened: a new mother is not pregnant.
+        ("my baby is 3 months and I want my neck done, can I bring her in the pram?", None),
+    ],
+)
+def test_breathless_at_rest_giving_way_and_what_is_not_a_symptom(text, kind):
+    assert get_screen().screen(text).kind == kind
