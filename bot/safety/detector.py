@@ -511,6 +511,7 @@ _VISITOR_SUBJECTS = {"i", "im", "i'm", "i’m", "ive", "i've", "id", "i'd"}
 _SAME_SIDE = re.compile(r"\b(?:same (?:side|leg|arm)|that (?:leg|arm|side|shoulder|knee|hand)|just (?:above|below|next to))\b")
 _SITE_PREPOSITIONS = {"on", "in", "around", "over", "under", "across", "behind", "near", "along", "at", "of"}
 _RELATIVE_PRONOUNS = {"who", "whom", "that", "which"}
+_SITE_LIST_WORDS = {"and", "&", "or", ",", "lower", "upper", "left", "right", "both"}
 
 
 def _visitor_between(span, modifier) -> bool:
@@ -555,13 +556,19 @@ def _past_nearer(span) -> bool:
 
 
 _TERMINATORS = {"but", "however", "yet", "although", "though", "except", "whereas"}
-_NEW_SUBJECTS = {"it", "it's", "its", "this", "that's", "he", "he's", "hes", "she", "she's", "shes", "they're", "i", "i'm", "im"}
+_NEW_SUBJECTS = {"it", "it's", "its", "this", "that's", "he", "he's", "hes", "she", "she's", "shes", "they're", "i", "i'm", "im", "my"}
+_PERSON_SUBJECTS = {"i", "i'm", "im", "he", "he's", "hes", "she", "she's", "shes", "we"}
 
 
 def _terminated(span, modifier) -> bool:
     """ "not on any meds but I am pregnant, about 14 weeks": "but" ends a cue before it, as medspaCy's terminators
     mean to (its own check misses a cue whose reach lies inside the terminator's). Cues after the mention keep
     their reading of "but" (``_after_but``: "but it's completely cleared now")."""
+    if modifier.category == "HISTORICAL" and modifier.modifier_span[0] >= span.end:
+        # "spinning nonstop since the needles, i threw up once": a past cue in a later clause with a person as its own
+        # subject dates that clause, not the mention ("..., it was years ago" still refers back to it).
+        after = span.doc[span.end : modifier.modifier_span[0]]
+        return any(t.text in (",", ";") and t.i + 1 < len(span.doc) and span.doc[t.i + 1].lower_ in _PERSON_SUBJECTS for t in after)
     if modifier.modifier_span[1] > span.start:
         return False
     between = span.doc[modifier.modifier_span[1] : span.start]
@@ -860,7 +867,7 @@ class ConditionDetector:
             and not (m.category == "FAMILY" and _visitor_between(span, m))
             and not _terminated(span, m)
             and not (m.category == "CURRENT" and _dated_long_ago(span.doc, m))
-            and not (m.category == "HYPOTHETICAL" and self._if_present_state(span.doc, m))
+            and not (m.category == "HYPOTHETICAL" and group.kind == "condition" and self._if_present_state(span.doc, m))
         }
         if span[0].lower_ in ("i", "im", "i'm", "i’m"):
             categories -= {"FAMILY", "OCCUPATION"}  # "...worked for him, oh and i'm 16 weeks": the mention says "I"
@@ -1021,9 +1028,13 @@ class ConditionDetector:
         only, and I'm booked for my lower back"): not where the needles go. Both sites must be named."""
         doc = span.doc
         own: set[str] = set()
-        for token in doc[span.start : min(span.sent.end, span.end + 7)]:
+        reach = min(span.sent.end, span.end + 7)
+        while reach < min(span.sent.end, span.end + 12) and (doc[reach].lower_ in _SITE_LIST_WORDS or self._site(doc[reach])):
+            reach += 1  # "psoriasis plaques all over my elbows and lower back": the whole list of sites
+        for token in doc[span.start : reach]:
             site = self._site(token)
-            if site and any(t.lower_ in _SITE_PREPOSITIONS for t in doc[max(span.start, token.i - 3) : token.i]):
+            listed = bool(own) and any(t.lower_ in _SITE_LIST_WORDS for t in doc[max(span.start, token.i - 2) : token.i])
+            if site and (listed or any(t.lower_ in _SITE_PREPOSITIONS for t in doc[max(span.start, token.i - 3) : token.i])):
                 # "the backs of my knees", "the side of my neck": the part named after "of" is the site
                 after_of = [self._site(t) for t in doc[token.i + 2 : min(len(doc), token.i + 5)]] if token.i + 1 < len(doc) else []
                 if doc[token.i + 1 : token.i + 2].text.lower() == "of" and any(after_of):
@@ -1036,7 +1047,7 @@ class ConditionDetector:
         treated: set[str] = set()
         for token in doc:
             site = self._site(token)
-            if not site or span.start - 1 <= token.i < min(span.sent.end, span.end + 7):
+            if not site or span.start - 1 <= token.i < reach:
                 continue
             window = {t.lower_ for t in doc[max(0, token.i - 6) : token.i]}
             fine = doc[token.i + 1 : token.i + 3].text.lower() in ("is fine", "is clear", "is ok", "are fine", "are clear")
@@ -1074,16 +1085,27 @@ class ConditionDetector:
         return doc
 
     def _asks_about_own_child(self, span, group: ConditionGroup) -> bool:
-        """ "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child."""
-        return bool(group.max_child_age) and bool(_OWN_CHILD.search(span.doc.text.lower())) and not self.says_self_patient(span.doc)
+        """ "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child; "ok for a 7 yr
+        old gymnast with a sore back?": a child with a body part of their own is a real one, not a general question."""
+        if not group.max_child_age or self.says_self_patient(span.doc):
+            return False
+        complaint = any(self._site(t) for t in span.sent if t.i >= span.end)
+        return bool(_OWN_CHILD.search(span.doc.text.lower())) or complaint
 
     def _about_own_session_now(self, doc) -> bool:
         current = any(m.category == "CURRENT" for m in _cues(doc))
         return self._has_first_person(doc[:]) and (current or bool(self.aftermath.search(doc.text.lower())))
 
     def says_self_patient(self, doc) -> bool:
-        """The visitor says they are the patient ("the appointment is for me", "I'm the one booked in")."""
-        return bool(self.self_patient.search(doc.text.lower()))
+        """The visitor says they are the patient ("the appointment is for me", "I'm the one booked in"); "the appointment
+        is for my nan" names someone else."""
+        return any(not self._names_a_person(m) for m in self.self_patient.finditer(doc.text.lower()))
+
+    def _names_a_person(self, match: re.Match[str]) -> bool:
+        """A phrase that ends in "my" followed by a person ("the appointment is for my nan"), not a body part ("...for my
+        back")."""
+        following = re.findall(r"[a-z']+", match.string[match.end() :])[:1]
+        return match.group().endswith((" my", " our")) and bool(following) and following[0] in self.person_of
 
     def books_for_someone(self, doc) -> bool:
         """Booking or asking for another person: a proxy cue, a question about what a named family member can do
@@ -1092,6 +1114,8 @@ class ConditionDetector:
         if _books_for_someone(doc):
             return True
         text = doc.text.lower()
+        if any(self._names_a_person(m) for m in self.self_patient.finditer(text)):
+            return True  # "the appointment is for my nan"
         if self.proxy_question.search(text) and any(t.lower_ in self.family for t in doc) and not self.says_self_patient(doc):
             return True
         return bool(self.their_body.search(text)) and not self.own_body.search(text) and not self.says_self_patient(doc)

@@ -652,3 +652,38 @@ def test_long_term_illness_is_disclosed_and_never_hides_a_red_flag(text, kind):
 )
 def test_breathless_at_rest_giving_way_and_what_is_not_a_symptom(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A past cue in a later clause with its own subject dates that clause only.
+        ("my head is spinning nonstop since the needles in my neck, i threw up once and can't stand up", "urgent"),
+        # A new clause starting "my ..." after an answer is outside the answer's negation.
+        ("not now, my chest has gone really tight and i cant get a full breath in", "urgent"),
+        # A simile is not someone else.
+        ("chest feels tight like someone sitting on it, started on the drive home from dry needling", "urgent"),
+        # A face or speech that changed, in lay words; bleeding "and won't stop".
+        ("my mum's face looks droopy on one side since her needling session, and she talks funny", "urgent"),
+        ("its the needle point on my jaw muscle, bleeding and won't stop after 15 minutes", "urgent"),
+        # "for my nan" books for her; "for me, not him" does not.
+        ("hi, the appointment is for my nan, she's on blood thinners (xarelto i think)", "disclose"),
+        ("my husband has a nasty cut on his hand, can he still come in with me? the needling is for me, not him", None),
+        # Carers and people typing for someone; an appointment told as theirs.
+        ("carer here - my client is HIV positive and on antiretrovirals, booked for thursday", "disclose"),
+        ("my partner is allergic to nickel (patch tested). he's having needling on tuesday", "disclose"),
+        # A resolution that did not happen; a cure that may come later; an imagined case.
+        ("my hand has been numb since a nerve injury in my elbow, still not recovered. booking for my shoulder", "disclose"),
+        ("my surgeon said i might need a plate in my wrist in future. would that stop me getting needled?", None),
+        ("imagine i turned up with a sunburn on my back, would you still do it?", None),
+        # A child asked about with a body part of their own; a child who only comes along.
+        ("hi! would dry needling be ok for a 7 yr old gymnast with a sore back?", "disclose"),
+        ("my little one is 5 and i'd need to bring him with me to my appointment, is there somewhere he can sit?", None),
+        # A skin condition over a list of sites that includes the treated one.
+        ("i have psoriasis plaques all over my elbows and lower back, they're flared up. booked for low back needling", "disclose"),
+        # Harmless words.
+        ("i fainted once 10 years ago from heat stroke at a festival, never since", None),
+    ],
+)
+def test_clauses_similes_carers_and_lists_of_sites(text, kind):
+    assert get_screen().screen(text).kind == kind
