@@ -326,6 +326,21 @@ def _context_rules(path: Path = CONTEXT) -> tuple[list[ConTextRule], set[str]]:
         rules.append(ConTextRule("a/an + occupation", "OCCUPATION", direction="FORWARD", max_scope=6, pattern=pattern))
     # "when I was 7": a stage of life that is over. "Anticoagulants, no." / "pregnant - nope": an answer that negates.
     age = {"LIKE_NUM": True}
+    # "am I pregnant? I am not.", "blood thinners - I'm not.": an answer that negates what it follows.
+    rules.append(
+        ConTextRule(
+            "i am not.",
+            "NEGATED_EXISTENCE",
+            direction="BACKWARD",
+            max_scope=8,
+            pattern=[
+                {"LOWER": {"IN": ["i", "im", "i'm", "i’m"]}},
+                {"LOWER": {"IN": ["am", "'m", "’m", "m"]}, "OP": "?"},
+                {"LOWER": "not"},
+                {"IS_PUNCT": True},
+            ],
+        )
+    )
     rules.append(
         ConTextRule(
             "when i was <age>",
@@ -690,6 +705,11 @@ def _resolved_in(doc) -> bool:
     return any(m.category == "RESOLVED" for m in cues) and not present
 
 
+def _happening_now(span) -> bool:
+    """A present-time cue reaches the mention, other than one that only ties it to a session ("after needling")."""
+    return any(m.category == "CURRENT" and not _only_a_session_tie(span.doc, m) for m in span._.modifiers)
+
+
 def _is_current(span) -> bool:
     return any(m.category == "CURRENT" for m in span._.modifiers)
 
@@ -780,6 +800,9 @@ class ConditionDetector:
         self.taken_now = _phrases(raw.get("taken_now") or [])
         self.self_reference = _phrases(raw.get("self_reference") or [])
         self.if_present_state = _phrases(raw.get("if_present_state") or [])
+        self.mild_qualifiers = _phrases(raw.get("mild_qualifiers") or [])
+        self.other_place = _phrases(raw.get("other_place") or [])
+        self.reported_speech = _phrases(raw.get("reported_speech") or [])
         self.supposing_before_if = frozenset(str(w).lower() for w in raw.get("supposing_before_if") or [])
         needle = raw.get("treatment_needle") or {}
         self.treatment_before = {str(w).lower() for w in needle.get("before") or []}
@@ -1103,9 +1126,11 @@ class ConditionDetector:
 
     def _names_a_person(self, match: re.Match[str]) -> bool:
         """A phrase that ends in "my" followed by a person ("the appointment is for my nan"), not a body part ("...for my
-        back")."""
-        following = re.findall(r"[a-z']+", match.string[match.end() :])[:1]
-        return match.group().endswith((" my", " our")) and bool(following) and following[0] in self.person_of
+        back"), or one followed by "for my <person>" ("book me in for my son")."""
+        following = re.findall(r"[a-z']+", match.string[match.end() :])[:3]
+        if match.group().endswith((" my", " our")):
+            return bool(following) and following[0] in self.person_of
+        return following[:2] in (["for", "my"], ["for", "our"]) and len(following) == 3 and following[2] in self.person_of
 
     def books_for_someone(self, doc) -> bool:
         """Booking or asking for another person: a proxy cue, a question about what a named family member can do
@@ -1138,6 +1163,19 @@ class ConditionDetector:
                 if the_session and self.treatment_after.match(doc[token.i + 1 : token.i + 5].text.lower()):
                     return True  # "dizzy when the needle goes in"; "I black out when needles go in" is the phobia
         return False
+
+    def _mild_fear(self, span) -> bool:
+        """ "a bit nervous about needles", "slightly anxious": a fear word the visitor tones down right before it is
+        first-timer nerves, not a phobia (context.yml ``mild_qualifiers``); "not 'a little nervous', proper panic" is."""
+        doc = span.doc
+        fear = set(self.groups["needle_phobia"].near[0].first) if self.groups["needle_phobia"].near else set()
+        verdicts = []
+        for token in span:
+            if token.lower_ in fear or token.lemma_.lower() in fear:
+                before = doc[max(0, token.i - 4) : token.i].text.lower()
+                qualified = self.mild_qualifiers.search(before)
+                verdicts.append(bool(qualified) and not re.search(r"\bnot\b", before[: qualified.start()]))
+        return bool(verdicts) and all(verdicts)  # "kind of panicking, i hate needles so much": not all toned down
 
     def _if_present_state(self, doc, modifier) -> bool:
         """ "is it safe if i'm expecting?": a bare "if" before a present state tells the visitor's situation
@@ -1320,7 +1358,7 @@ class ConditionDetector:
         the whole message may be about a condition other than those the lexicon saw (if not, no sentence is read)."""
         doc = self._doc(text)
         ents = [e for e in doc.ents if e.label_ in self.groups]  # harmless phrases are dropped
-        ents = [e for e in ents if not (e.label_ == "needle_phobia" and self._treatment_needle(e))]
+        ents = [e for e in ents if not (e.label_ == "needle_phobia" and (self._treatment_needle(e) or self._mild_fear(e)))]
         ents = [e for e in ents if not (self.groups[e.label_].max_child_age and _a_baby(e))]
         ents = [e for e in ents if not self._pattern_followed_by_other_event(e)]
         ents = [e for e in ents if not _not_a_stage(e)]
@@ -1334,7 +1372,15 @@ class ConditionDetector:
         conditions += [c for c in chronic if c not in conditions]
         # Someone else's symptom told as past ("my brother said his leg went numb after his needling years ago"): a
         # story, not an emergency now. The visitor's own past stays the role rules' (a symptom now is theirs).
-        past_story = {id(m) for m, e in zip(lexicon, ents, strict=True) if m.role == "other_person" and _told_as_past(e)}
+        # So is what someone said happened to them at another place ("a friend said she got short of breath after needling at
+        # another clinic"), unless a cue says it is happening now ("my son had needling elsewhere and is numb now").
+        text = doc.text.lower()
+        relayed = bool(self.other_place.search(text)) and bool(self.reported_speech.search(text))
+        past_story = {
+            id(m)
+            for m, e in zip(lexicon, ents, strict=True)
+            if m.role == "other_person" and (_told_as_past(e) or (relayed and not _happening_now(e)))
+        }
         flags = [
             m.group
             for m, e in zip(lexicon, ents, strict=True)

@@ -687,3 +687,28 @@ def test_breathless_at_rest_giving_way_and_what_is_not_a_symptom(text, kind):
 )
 def test_clauses_similes_carers_and_lists_of_sites(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A fear toned down is first-timer nerves; a fear not toned down, or one of several, is a phobia.
+        ("i'm a bit nervous about needles but keen to try", None),
+        ("slightly anxious about the needles tbh", None),
+        ("im booked but i'm kind of panicking, i hate needles so much my heart is racing", "disclose"),
+        # "I am not." answers and negates what came before.
+        ("Doctor asked me am I pregnant, I am not. I am 55 years old. Want needles for knee", None),
+        ("I'm pregnant. I am not on any meds.", "disclose"),
+        # A story relayed about another clinic is not an emergency now; one happening now is.
+        ("a friend said she got short of breath after needling at another clinic and ended up in ED. is my lower back risky?", None),
+        ("my friend said she had needling elsewhere and right now she can't breathe", "urgent"),
+        ("my son had needling at another clinic yesterday and his leg went numb", "urgent"),
+        # "book me in for my son" books for him.
+        ("can you book me in for my son, he's on warfarin", "disclose"),
+        # Resolutions and harmless phrases.
+        ("i had carpal tunnel surgery 5 years ago, hand works perfectly now, no numbness", None),
+        ("I'm numb to pain after 3 kids lol so go hard with the needles", None),
+    ],
+)
+def test_toned_down_fear_answers_relayed_stories_and_bookings(text, kind):
+    assert get_screen().screen(text).kind == kind
