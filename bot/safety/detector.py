@@ -1174,7 +1174,7 @@ class ConditionDetector:
             if token.lower_ in fear or token.lemma_.lower() in fear:
                 before = doc[max(0, token.i - 4) : token.i].text.lower()
                 qualified = self.mild_qualifiers.search(before)
-                verdicts.append(bool(qualified) and not re.search(r"\bnot\b", before[: qualified.start()]))
+                verdicts.append(qualified is not None and not re.search(r"\bnot\b", before[: qualified.start()]))
         return bool(verdicts) and all(verdicts)  # "kind of panicking, i hate needles so much": not all toned down
 
     def _if_present_state(self, doc, modifier) -> bool:
