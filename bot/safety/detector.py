@@ -694,7 +694,7 @@ def _only_tied_then_over(span) -> bool:
     doc = span.doc
     mods = [m for m in span._.modifiers if m.modifier_span[1] <= span.start or m.modifier_span[0] >= span.end]
     tied = all(_only_a_session_tie(doc, m) for m in mods if m.category == "CURRENT")
-    return tied and any(m.category == "RESOLVED" and m.modifier_span[0] >= span.end for m in mods)
+    return tied and any(m.category == "RESOLVED" and m.modifier_span[0] >= span.end for m in mods) and _resolved_after(span)
 
 
 def _resolved_in(doc) -> bool:
@@ -703,6 +703,29 @@ def _resolved_in(doc) -> bool:
     cues = _cues(doc)
     present = any(m.category == "CURRENT" and not _only_a_session_tie(doc, m) for m in cues)
     return any(m.category == "RESOLVED" for m in cues) and not present
+
+
+_NOT_OVER = {"now", "again", "still", "worse", "back", "before", "when", "until", "till", "earlier", "first"}
+_IT_WORDS = {"it", "it's", "its", "that", "that's", "this", "they", "they're", "which", "all", "everything"}
+
+
+def _resolved_after(span) -> bool:
+    """A resolution cue later in the message, said of "it" ("...but it passed and i've been fine all evening"), with
+    nothing after it saying the trouble is back ("it passed but now i'm dizzy again"). "The bleeding has stopped" is
+    about something else."""
+    doc = span.doc
+    for m in _cues(doc):
+        start = m.modifier_span[0]
+        if m.category != "RESOLVED" or start < span.end or m.direction == "FORWARD":
+            continue  # a forward cue ("it was on my shoulders") speaks of what follows it
+        before = doc[max(span.end, start - 3) : start]
+        elided = start > 0 and (doc[start - 1].is_punct or doc[start - 1].lower_ in ("and", "but", "then"))  # ", was fine in 2 mins"
+        said_of_it = elided or any(t.lower_ in _IT_WORDS for t in before)
+        # "...now i'm dizzy again", "was totally fine before", "fine when I left the clinic": not over
+        back_again = any(t.lower_ in _NOT_OVER for t in doc[m.modifier_span[1] :])
+        if said_of_it and not back_again:
+            return True
+    return False
 
 
 def _happening_now(span) -> bool:
@@ -759,8 +782,11 @@ def _answered_no(span) -> bool:
     sentence = span.sent
     if not sentence.text.rstrip().endswith("?") or sentence.end >= len(span.doc):
         return False
-    following = [t for t in span.doc[sentence.end : sentence.end + 2] if not t.is_punct]
-    return bool(following) and following[0].lower_ in _ANSWER_NO
+    following = [t for t in span.doc[sentence.end : sentence.end + 3] if not t.is_punct]
+    if not following or following[0].lower_ not in _ANSWER_NO:
+        return False
+    # "...getting bigger every day? no fever but it's spreading": "no" right before a mention of its own negates that one.
+    return not any(e.start == following[0].i + 1 for e in span.doc.ents)
 
 
 def _long_ago(span) -> bool:
@@ -803,6 +829,7 @@ class ConditionDetector:
         self.mild_qualifiers = _phrases(raw.get("mild_qualifiers") or [])
         self.other_place = _phrases(raw.get("other_place") or [])
         self.reported_speech = _phrases(raw.get("reported_speech") or [])
+        self.not_needled_yet = _phrases(raw.get("not_needled_yet") or [])
         self.supposing_before_if = frozenset(str(w).lower() for w in raw.get("supposing_before_if") or [])
         needle = raw.get("treatment_needle") or {}
         self.treatment_before = {str(w).lower() for w in needle.get("before") or []}
@@ -954,6 +981,12 @@ class ConditionDetector:
             return "other_person"
         # "do you needle people on coumadin? asking for myself": the visitor places themselves in the question.
         places_self = bool(self.self_reference.search(span.doc.text.lower()))
+        if group.kind == "red_flag" and not _happening_now(span) and self.not_needled_yet.search(span.doc.text.lower()):
+            return "hypothetical"  # "would chest pain after needling be something to worry about? asking before i book"
+        if group.kind == "red_flag" and not _happening_now(span) and _resolved_in(span.doc) and _resolved_after(span):
+            return "historical"  # "nearly fainted?? felt clammy for a minute after the needles but it passed, fine all evening"
+        if "HYPOTHETICAL" in categories and group.kind == "red_flag" and _happening_now(span) and not self._asks_ahead(span.doc):
+            return "patient"  # "is it a problem if the spot is red and getting bigger every day?": asks about now
         if "HYPOTHETICAL" in categories:
             # "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child.
             return "patient" if places_self or self._asks_about_own_child(span, group) else "hypothetical"

@@ -712,3 +712,26 @@ def test_clauses_similes_carers_and_lists_of_sites(text, kind):
 )
 def test_toned_down_fear_answers_relayed_stories_and_bookings(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A symptom said to be over, of "it", is history; one that is back, or was fine only before, is not.
+        ("nearly fainted?? felt clammy and weird for a minute after the neck needles but it passed and i've been fine all evening", None),
+        ("i fainted after the session, it passed but now i'm dizzy again", "urgent"),
+        ("my arm went numb after needling, the bleeding has stopped though", "urgent"),
+        ("can't catch my breath since i got home from needling, was totally fine before", "urgent"),
+        # Not needled yet: a red flag asked about before booking is a question.
+        ("would chest pain after needling be something to worry about? asking before i book", None),
+        # A question about a symptom happening now is the visitor's own.
+        ("is it a problem if the spot where i had needling is red and getting bigger every day? no fever but it's spreading", "urgent"),
+        # "no" answering a question negates it; "no" before a mention of its own negates that one.
+        ("pregnant? no", None),
+        # Breathless talking, and dizziness from the session that has lasted.
+        ("Can't finish a sentence without stopping for air since my session this arvo", "urgent"),
+        ("the dizziness from my session hasn't gone. it's been 24 hours. i feel off balance all the time", "urgent"),
+    ],
+)
+def test_what_is_over_what_is_not_yet_and_questions_about_now(text, kind):
+    assert get_screen().screen(text).kind == kind
