@@ -1190,7 +1190,7 @@ class ConditionDetector:
             return False
         for token in span:
             if token.lemma_.lower() in ("needle", "needles"):
-                if any(t.lower_ in self.treatment_before for t in doc[max(0, token.i - 2) : token.i]):
+                if any(t.lower_ in self.treatment_before for t in doc[max(0, token.i - 3) : token.i]):  # "after the neck needles"
                     return True
                 the_session = token.i > 0 and doc[token.i - 1].lower_ in ("the", "your", "ur", "those", "these")
                 if the_session and self.treatment_after.match(doc[token.i + 1 : token.i + 5].text.lower()):
