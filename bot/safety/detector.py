@@ -177,7 +177,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
     ]
     # "kiddo is 8", "bub is 18 months" (a baby: ``_a_baby``), without "my"
     nickname: list[dict] = [
-        {"LOWER": {"IN": ["kiddo", "bub", "bubba", "munchkin", "bairn", "wean"]}},
+        {"LOWER": {"IN": ["kiddo", "kid", "bub", "bubba", "munchkin", "bairn", "wean"]}},
         {"LOWER": {"IN": ["is", "'s", "’s", "s"]}},
         {"LOWER": {"IN": ["only", "just", "nearly", "almost"]}, "OP": "?"},
         age,
@@ -219,7 +219,7 @@ def _age_patterns(max_age: int) -> list[list[dict]]:
             {"LOWER": {"IN": ["baby", "little", "lil", "wee", "youngest", "eldest", "middle", "foster", "adopted", "step"]}, "OP": "?"},
             {"LOWER": {"IN": relatives}},
             {"LOWER": {"IN": ["is", "who", "'s", "(", ",", "has", "have", "having", "are"]}, "OP": "?"},
-            {"LOWER": {"IN": ["is", "just", "only", "turned", "turning"]}, "OP": "?"},
+            {"LOWER": {"IN": ["is", "just", "only", "turned", "turning", "nearly", "almost"]}, "OP": "?"},
             age,
         ],
     ]
@@ -985,7 +985,9 @@ class ConditionDetector:
             return "hypothetical"  # "would chest pain after needling be something to worry about? asking before i book"
         if group.kind == "red_flag" and not _happening_now(span) and _resolved_in(span.doc) and _resolved_after(span):
             return "historical"  # "nearly fainted?? felt clammy for a minute after the needles but it passed, fine all evening"
-        if "HYPOTHETICAL" in categories and group.kind == "red_flag" and _happening_now(span) and not self._asks_ahead(span.doc):
+        lasting = bool(self.worsening.search(span.doc.text.lower()))  # "is it bad if the bleeding doesnt stop? been 25 mins"
+        now = _happening_now(span) or lasting
+        if "HYPOTHETICAL" in categories and group.kind == "red_flag" and now and not self._asks_ahead(span.doc):
             return "patient"  # "is it a problem if the spot is red and getting bigger every day?": asks about now
         if "HYPOTHETICAL" in categories:
             # "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child.

@@ -735,3 +735,24 @@ def test_toned_down_fear_answers_relayed_stories_and_bookings(text, kind):
 )
 def test_what_is_over_what_is_not_yet_and_questions_about_now(text, kind):
     assert get_screen().screen(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Fainting and weakness in lay words; a question about bleeding that has lasted is about now.
+        ("everything went black for a sec and i woke up on the kitchen floor. had needling earlier today", "urgent"),
+        ("i dropped my phone three times, my hand feels weak and tingly. dry needling was on my neck yesterday", "urgent"),
+        ("is it bad if the bleeding doesnt stop? been 25 mins of pressure on my shin", "urgent"),
+        ("what do i do if the bleeding doesnt stop?", None),
+        ("i have weak muscles in my back, that's why i'm coming", None),
+        # "the spot on my shoulder" is the needle's: an infection there is not explained by a skin condition.
+        ("oozing yellow stuff from the spot on my shoulder plus it's really hot to touch", "urgent"),
+        # A child by "kid is 7" or "nearly 7"; a metal allergy told in a list.
+        ("kid is 7 and plays soccer, hamstring is tight. can he have dry needling", "disclose"),
+        ("hi im allergic to latex and also to stainless steel / chromium, anything i should know", "disclose"),
+        ("nearly fainted when i saw the price of parking near you lol. is there free parking?", None),
+    ],
+)
+def test_lay_fainting_weakness_lasting_questions_children_and_allergies(text, kind):
+    assert get_screen().screen(text).kind == kind
