@@ -683,10 +683,8 @@ def _only_a_session_tie(doc, modifier) -> bool:
 def _told_as_past(span) -> bool:
     """A past or resolution cue reaches the mention, or a distant date; no present-time cue ("after needling" only
     ties it to a session: "after needling years ago" is past)."""
-    doc = span.doc
-    present = [m for m in span._.modifiers if m.category == "CURRENT" and not _only_a_session_tie(doc, m)]
     categories = {m.category for m in span._.modifiers}
-    return not present and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago(span))
+    return not _happening_now(span) and bool({"HISTORICAL", "RESOLVED"} & categories or _long_ago(span))
 
 
 def _only_tied_then_over(span) -> bool:
