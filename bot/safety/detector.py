@@ -979,14 +979,17 @@ class ConditionDetector:
             return "other_person"
         # "do you needle people on coumadin? asking for myself": the visitor places themselves in the question.
         places_self = bool(self.self_reference.search(span.doc.text.lower()))
-        if group.kind == "red_flag" and not _happening_now(span) and self.not_needled_yet.search(span.doc.text.lower()):
-            return "hypothetical"  # "would chest pain after needling be something to worry about? asking before i book"
-        if group.kind == "red_flag" and not _happening_now(span) and _resolved_in(span.doc) and _resolved_after(span):
-            return "historical"  # "nearly fainted?? felt clammy for a minute after the needles but it passed, fine all evening"
-        lasting = bool(self.worsening.search(span.doc.text.lower()))  # "is it bad if the bleeding doesnt stop? been 25 mins"
-        now = _happening_now(span) or lasting
-        if "HYPOTHETICAL" in categories and group.kind == "red_flag" and now and not self._asks_ahead(span.doc):
-            return "patient"  # "is it a problem if the spot is red and getting bigger every day?": asks about now
+        if group.kind == "red_flag":
+            text = span.doc.text.lower()
+            now = _happening_now(span)
+            if not now and self.not_needled_yet.search(text):
+                return "hypothetical"  # "would chest pain after needling be something to worry about? asking before i book"
+            if not now and _resolved_in(span.doc) and _resolved_after(span):
+                return "historical"  # "nearly fainted?? felt clammy for a minute after the needles but it passed, fine all evening"
+            # "is it a problem if the spot is red and getting bigger every day?", "is it bad if the bleeding doesnt stop? been
+            # 25 mins": a question about now, or about what has lasted, is the visitor's own.
+            if "HYPOTHETICAL" in categories and (now or self.worsening.search(text)) and not self._asks_ahead(span.doc):
+                return "patient"
         if "HYPOTHETICAL" in categories:
             # "is it ok for a 6 year old? my son has a sore shoulder": a parent asking about their own child.
             return "patient" if places_self or self._asks_about_own_child(span, group) else "hypothetical"
