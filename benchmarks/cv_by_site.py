@@ -8,6 +8,7 @@ classifier and its C and dense weight were chosen; the benchmark sites are never
     python benchmarks/cv_by_site.py              # features, C and dense weight
     python benchmarks/cv_by_site.py --fallback   # the fallback threshold of config.yml's classifier
     python benchmarks/cv_by_site.py --knn        # a nearest-neighbour vote blended with the LR head (tried, not kept)
+    python benchmarks/cv_by_site.py --buttons    # which topics to offer as buttons below the threshold
 """
 
 from __future__ import annotations
@@ -92,6 +93,40 @@ def fallback_table(written: list[tuple[str, str]], real: list[dict], folds: list
         print(f"{low:>9.2f} {len(answered):>8} {sum(answered):>6} {len(answered) - sum(answered):>6} {rate:>16}")
 
 
+def buttons_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
+    """Below the fallback threshold the visitor gets three topic buttons. Which three most often include the right
+    topic: the classifier's three most likely topics, or its best, then the topics of the passages closest in
+    meaning, then its next ones? Counted on the questions below the threshold whose label is a documents topic."""
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.content.knowledge import get_knowledge_base
+    from bot.content.replies import POPULAR_TOPICS, likely_topics
+    from bot.content.retrieval import get_search, passage_text
+
+    kb, search = get_knowledge_base(), get_search()
+    passage_vectors = get_encoder().encode([passage_text(p) for p in search.passages])
+    passage_topics = [kb.topics_of_passage(p.id) for p in search.passages]
+    below = by_classifier = with_passages = 0
+    for fold in folds:
+        train = written + [(r["text"], r["intent"]) for r in real if r["site"] not in fold]
+        test = [(r["text"], r["intent"]) for r in real if r["site"] in fold]
+        x_train, x_test = features("counts+minilm", [t for t, _ in train], [t for t, _ in test], vectors, 2.0)
+        model = LogisticRegression(C=10.0, max_iter=2000).fit(x_train, [i for _, i in train])
+        for p, (text, gold) in zip(model.predict_proba(x_test), test, strict=True):
+            if p.max() >= 0.5 or gold not in kb.topics:
+                continue
+            ranking = [{"name": model.classes_[i]} for i in np.argsort(-p)[:10]]
+            nearest = np.argsort(-(passage_vectors @ vectors[text]))[:3]
+            similar = [t for i in nearest for t in passage_topics[i]]
+            below += 1
+            by_classifier += gold in likely_topics(kb, ranking)
+            ranked = likely_topics(kb, ranking, k=len(kb.topics))
+            with_passages += gold in list(dict.fromkeys(ranked[:1] + similar + ranked[1:] + list(POPULAR_TOPICS)))[:3]
+    print(f"{below} training questions below the threshold (5-fold by site) whose label is a documents topic")
+    print(f"right topic among the buttons: classifier's three most likely {by_classifier} ({by_classifier / below:.2f}),")
+    print(f"  its best + the topics of the passages closest in meaning + its next {with_passages} ({with_passages / below:.2f})")
+
+
 def knn_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
     """Would a vote of the k nearest training questions (MiniLM cosine, softmax-weighted) help the configured LR head,
     alone or blended with its probabilities? Prints accuracy per k, temperature and blend weight of the LR head."""
@@ -132,6 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fallback", action="store_true", help="the fallback threshold table instead of the feature variants")
     parser.add_argument("--knn", action="store_true", help="a nearest-neighbour vote, alone and blended with the LR head")
+    parser.add_argument("--buttons", action="store_true", help="which topics to offer as buttons below the threshold")
     args = parser.parse_args()
     written, real = written_examples(), load_training()
     texts = list(dict.fromkeys([t for t, _ in written] + [r["text"] for r in real]))
@@ -144,6 +180,9 @@ def main() -> None:
         return
     if args.knn:
         knn_table(written, real, folds, vectors)
+        return
+    if args.buttons:
+        buttons_table(written, real, folds, vectors)
         return
     variants = [
         ("tfidf", 1.0, 10.0),

@@ -81,6 +81,11 @@ def simulated_replies(intent: str) -> list[dict[str, Any]]:
     return [{"custom": {"reply": kind}}] if kind else []
 
 
+def offered(label: str, replies: list[dict[str, Any]]) -> bool:
+    """Whether a reply offers the labelled topic as a button: one tap from its answer."""
+    return any(b.get("payload") == f"/{label}" for r in replies for b in r.get("buttons") or [])
+
+
 def labels_of(row: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([row["intent"], *(row.get("also") or [])]))
 
@@ -134,20 +139,26 @@ def baselines(texts: list[str], intents: list[str], questions: list[str]) -> dic
     return {"tfidf_lr": list(tfidf.predict(questions)), "minilm_lr": list(minilm.predict(question_vectors))}
 
 
-def assistant(questions: list[str], model: Path | None) -> tuple[list[str], list[list[dict[str, Any]]], float]:
-    """Intent from /model/parse and the REST replies, one new conversation per question."""
+def assistant(questions: list[str], model: Path | None) -> tuple[list[str], list[str], list[list[dict[str, Any]]], float]:
+    """Intent from /model/parse (as used, and the classifier's own best before the fallback) and the REST replies.
+
+    One new conversation per question. The classifier's own best shows what the fallback threshold costs.
+    """
     from tests.support.servers import MODEL, running_servers
 
     token = secrets.token_hex(16)
-    predicted, replies = [], []
+    predicted, classifier_best, replies = [], [], []
     started = time.perf_counter()
     with running_servers(model=model or MODEL, api_token=token) as servers:
         for question in questions:
             parsed = requests.post(f"{servers.rasa_url}/model/parse?token={token}", json={"text": question}, timeout=60)
             parsed.raise_for_status()
-            predicted.append((parsed.json().get("intent") or {}).get("name") or "")
+            parse = parsed.json()
+            predicted.append((parse.get("intent") or {}).get("name") or "")
+            ranking = [r.get("name") for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+            classifier_best.append(ranking[0] if ranking else predicted[-1])
             replies.append(servers.send(f"bench-{uuid.uuid4().hex}", question, timeout=60))
-    return predicted, replies, time.perf_counter() - started
+    return predicted, classifier_best, replies, time.perf_counter() - started
 
 
 def main() -> None:
@@ -164,8 +175,16 @@ def main() -> None:
     for name, predicted in baselines(texts, intents, questions).items():
         run[name] = score(rows, predicted, [simulated_replies(p) for p in predicted])
     if not args.no_assistant:
-        predicted, replies, seconds = assistant(questions, args.model)
-        run[args.system] = {"seconds": round(seconds), **score(rows, predicted, replies)}
+        predicted, classifier_best, replies, seconds = assistant(questions, args.model)
+        gold = [r["intent"] for r in rows]
+        below = [i for i, p in enumerate(predicted) if p == "nlu_fallback"]
+        run[args.system] = {
+            "seconds": round(seconds),
+            "below_threshold": len(below),
+            "below_threshold_topic_offered": sum(offered(gold[i], replies[i]) for i in below),
+            "classifier_best_accuracy": round(float(np.mean([b == g for b, g in zip(classifier_best, gold, strict=True)])), 3),
+            **score(rows, predicted, replies),
+        }
     out = RESULTS / "real_questions.json"
     recorded = json.loads(out.read_text()) if out.exists() else {}
     recorded[args.label] = {**recorded.get(args.label, {}), **run}
@@ -175,6 +194,13 @@ def main() -> None:
     print(f"{'system':<12} {'intent acc':>10} {'macro-F1':>9} {'answer acc':>11}")
     for s in systems:
         print(f"{s:<12} {run[s]['intent_accuracy']:>10.3f} {run[s]['macro_f1']:>9.3f} {run[s]['answer_accuracy']:>11.3f}")
+    if args.system in run:
+        a = run[args.system]
+        print(
+            f"{args.system}: {a['below_threshold']} questions below the fallback threshold (the right topic offered as a button"
+            f" for {a['below_threshold_topic_offered']}); the classifier's own best intent, before the threshold, is right on"
+            f" {a['classifier_best_accuracy']:.3f}"
+        )
     print(f"recorded as {args.label!r} in {out.relative_to(ROOT)}")
 
 

@@ -52,11 +52,14 @@ def knowledge_reply(kb: KnowledgeBase, intent: str, entities: list[tuple[str, st
     return answer_reply(answer, kb) if answer else None
 
 
-def likely_topics(kb: KnowledgeBase, intent_ranking: list[dict], k: int = 3, similar_topics: list[str] | None = None) -> list[str]:
-    """The model's most likely knowledge topic, the topics of the passages closest in meaning, the
-    model's other likely topics, padded with popular ones."""
+def likely_topics(kb: KnowledgeBase, intent_ranking: list[dict], k: int = 3) -> list[str]:
+    """The model's most likely knowledge topics, padded with popular ones.
+
+    Not the topics of the passages closest in meaning: below the threshold, the classifier's own next
+    guesses include the right topic more often (`python benchmarks/cv_by_site.py --buttons`).
+    """
     ranked = [str(r["name"]) for r in intent_ranking if r.get("name") in kb.topics]
-    return list(dict.fromkeys(ranked[:1] + (similar_topics or []) + ranked[1:] + list(POPULAR_TOPICS)))[:k]
+    return list(dict.fromkeys(ranked + list(POPULAR_TOPICS)))[:k]
 
 
 def _failed(previous_failures: float) -> tuple[float, bool]:
@@ -80,9 +83,7 @@ def unsure_reply(
     count, offer_clinician = _failed(previous_failures)
     if offer_clinician:
         return Reply(message("still_unsure"), buttons=[CLINICIAN_BUTTON, BOOK_BUTTON], custom=kind("unsure"), failed_turns=count)
-    similar_topics = [t for passage, _ in search.similar(text, k=3) for t in kb.topics_of_passage(passage.id)]
-    topics = likely_topics(kb, intent_ranking, similar_topics=similar_topics)
-    return Reply(message("unsure"), buttons=topic_buttons(kb, topics), custom=kind("unsure"), failed_turns=count)
+    return Reply(message("unsure"), buttons=topic_buttons(kb, likely_topics(kb, intent_ranking)), custom=kind("unsure"), failed_turns=count)
 
 
 def out_of_scope_reply(kb: KnowledgeBase, previous_failures: float) -> Reply:

@@ -23,10 +23,23 @@ def test_unsure_offers_the_most_likely_topics(kb, search):
     assert reply.custom == {"reply": "unsure"}  # no passage, no sources
 
 
-def test_unsure_also_offers_the_topics_of_the_passages_closest_in_meaning(kb, search):
-    """No words in common with the topic titles, and no useful ranking: the meaning still finds it."""
-    reply = unsure_reply(kb, search, "what about when my blood doesn't clot well", [], 0)
-    assert "Who should avoid it?" in titles(reply)
+def test_unsure_offers_the_models_next_topics_in_its_order_skipping_other_intents(kb, search):
+    """The classifier's own next guesses, not the passages closest in meaning (cv_by_site.py --buttons)."""
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "out_of_scope", "confidence": 0.3},
+        {"name": "ask_children", "confidence": 0.2},
+        {"name": "greet", "confidence": 0.15},
+        {"name": "ask_vs_acupuncture", "confidence": 0.1},
+        {"name": "ask_safety_measures", "confidence": 0.05},
+    ]
+    reply = unsure_reply(kb, search, "and what about the other thingy", ranking, 0)
+    assert titles(reply) == ["Children", "Dry needling vs acupuncture", "Safety measures"]
+
+
+def test_unsure_without_a_ranking_offers_popular_topics(kb, search):
+    reply = unsure_reply(kb, search, "hmm, about that other thing", [], 0)
+    assert titles(reply) == ["Is it safe?", "Side effects", "Who should avoid it?"]
 
 
 def test_second_failure_in_a_row_offers_a_clinician(kb, search):
