@@ -181,6 +181,7 @@ def main() -> None:
         run[args.system] = {
             "seconds": round(seconds),
             "below_threshold": len(below),
+            "below_threshold_topic_questions": sum(gold[i] in topic_passages() for i in below),
             "below_threshold_topic_offered": sum(offered(gold[i], replies[i]) for i in below),
             "classifier_best_accuracy": round(float(np.mean([b == g for b, g in zip(classifier_best, gold, strict=True)])), 3),
             **score(rows, predicted, replies),
@@ -197,9 +198,9 @@ def main() -> None:
     if args.system in run:
         a = run[args.system]
         print(
-            f"{args.system}: {a['below_threshold']} questions below the fallback threshold (the right topic offered as a button"
-            f" for {a['below_threshold_topic_offered']}); the classifier's own best intent, before the threshold, is right on"
-            f" {a['classifier_best_accuracy']:.3f}"
+            f"{args.system}: {a['below_threshold']} questions below the fallback threshold, {a['below_threshold_topic_questions']}"
+            f" of them about a documents topic (that topic offered as a button for {a['below_threshold_topic_offered']});"
+            f" the classifier's own best intent, before the threshold, is right on {a['classifier_best_accuracy']:.3f}"
         )
     print(f"recorded as {args.label!r} in {out.relative_to(ROOT)}")
 

@@ -130,13 +130,19 @@ def real_question_tables() -> list[str]:
         f"**Real questions** (`benchmarks/real_questions.py`: {first['questions']} real questions from {first['sites']} sites "
         "never used for training; each system trained on the same data; answer level = the reply addresses the question):",
         "",
-        "| run | system | intent accuracy | macro-F1 | answer level |",
-        "|---|---|---|---|---|",
+        "| run | system | intent accuracy | macro-F1 | answer level | classifier's own best, before the threshold | below the threshold:"
+        " questions / about a topic / that topic offered as a button |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, run in runs.items():
         for system in [k for k in run if isinstance(run[k], dict) and "intent_accuracy" in run[k]]:
             r = run[system]
-            lines.append(f"| {label} | {system} | {r['intent_accuracy']:.3f} | {r['macro_f1']:.3f} | {r['answer_accuracy']:.3f} |")
+            best = f"{r['classifier_best_accuracy']:.3f}" if "classifier_best_accuracy" in r else "-"
+            below_keys = ("below_threshold", "below_threshold_topic_questions", "below_threshold_topic_offered")
+            below = "/".join(str(r.get(k, "-")) for k in below_keys) if "below_threshold" in r else "-"
+            lines.append(
+                f"| {label} | {system} | {r['intent_accuracy']:.3f} | {r['macro_f1']:.3f} | {r['answer_accuracy']:.3f} | {best} | {below} |"
+            )
     cv_path = RESULTS / "cv_by_site.json"
     if cv_path.exists():
         cv = json.loads(cv_path.read_text())
