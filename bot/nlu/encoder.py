@@ -73,14 +73,15 @@ class SentenceEncoder:
     def _linear(self, x: NDArray[np.float32], name: str) -> NDArray[np.float32]:
         return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
 
-    def _forward(self, ids: NDArray[np.int64], mask: NDArray[np.float32]) -> NDArray[np.float32]:
+    def _forward(self, ids: NDArray[np.int64], mask: NDArray[np.float32], layers: int | None = None) -> NDArray[np.float32]:
+        """The last hidden states; ``layers`` stops early (benchmarks/cv_finetune.py trains the layers after it)."""
         batch, length = ids.shape
         w = self.w
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length]
         x = self._norm(x + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
         head_dim = x.shape[-1] // self.heads
         bias = ((1.0 - mask) * -1e9)[:, None, None, :]  # keep padding out of attention
-        for n in range(self.layers):
+        for n in range(self.layers if layers is None else layers):
             p = f"encoder.layer.{n}"
 
             def heads(t: NDArray[np.float32]) -> NDArray[np.float32]:
