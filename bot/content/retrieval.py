@@ -4,8 +4,8 @@ Used only when the NLU model is unsure. A passage answers only on a strong match
 lexically (a high BM25 score with most of the question's informative words in the passage) or
 semantically (cosine similarity of all-MiniLM-L6-v2 vectors above ``min_similarity``, chosen on
 the training questions so that no question outside the documents got a passage), so questions the
-documents do not answer ("how much does it cost?") never get an unrelated passage. Weaker semantic
-matches still help: their topics are offered as buttons.
+documents do not answer ("how much does it cost?") never get an unrelated passage. Weaker matches
+are not used: below that, the classifier's own likely topics are offered as buttons (bot/content/replies.py).
 """
 
 from __future__ import annotations
