@@ -174,11 +174,14 @@ def real_question_tables() -> list[str]:
     cost_path = RESULTS / "first_message.json"
     if cost_path.exists():
         cost = json.loads(cost_path.read_text())
+        per_run = ", ".join(f"{r['p95_ms']:.0f}" for r in cost.get("runs") or [])
         lines += [
             "",
             f"**First message of a new conversation** (`benchmarks/first_message.py`, sequential REST, {cost['messages']} "
             f"messages, {cost['cores']} cores, 1-minute load average {cost['load_average_1min'][0]}-{cost['load_average_1min'][1]}): "
-            f"p50 {cost['p50_ms']:.0f} ms, p95 {cost['p95_ms']:.0f} ms; peak memory: Rasa server {cost['rasa_server_peak_rss_mb']:.0f} MB, "
+            f"p50 {cost['p50_ms']:.0f} ms, p95 {cost['p95_ms']:.0f} ms"
+            + (f" (median of {len(cost['runs'])} runs; p95 per run: {per_run} ms)" if per_run else "")
+            + f"; peak memory: Rasa server {cost['rasa_server_peak_rss_mb']:.0f} MB, "
             f"action server {cost['action_server_peak_rss_mb']:.0f} MB"
             + (f"; full training (`rasa train --force`): {cost['training_seconds']} s." if "training_seconds" in cost else "."),
         ]
