@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +71,26 @@ def features(kind: str, train: list[str], test: list[str], vectors: dict[str, np
     return hstack([p[0] for p in parts]).tocsr(), hstack([p[1] for p in parts]).tocsr()
 
 
-def fallback_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
-    """For the configured classifier (word + character counts and MiniLM, dense weight 2, C 10): how many questions
-    each confidence threshold answers, how many of those rightly, and how often a question in each band between two
-    thresholds is right. The threshold belongs where the band below it is right less often than not."""
+def configured_folds(
+    written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]
+) -> Iterator[tuple[Any, list[tuple[str, str]], list[tuple[str, str]], Any]]:
+    """Per fold: the configured classifier (counts + MiniLM, dense weight 2, C 10) trained on everything else,
+    its (text, intent) training examples, the fold's questions and their features."""
     from sklearn.linear_model import LogisticRegression
 
-    scored = []  # (confidence, right)
     for fold in folds:
         train = written + [(r["text"], r["intent"]) for r in real if r["site"] not in fold]
         test = [(r["text"], r["intent"]) for r in real if r["site"] in fold]
         x_train, x_test = features("counts+minilm", [t for t, _ in train], [t for t, _ in test], vectors, 2.0)
-        model = LogisticRegression(C=10.0, max_iter=2000).fit(x_train, [i for _, i in train])
+        yield LogisticRegression(C=10.0, max_iter=2000).fit(x_train, [i for _, i in train]), train, test, x_test
+
+
+def fallback_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
+    """For the configured classifier (word + character counts and MiniLM, dense weight 2, C 10): how many questions
+    each confidence threshold answers, how many of those rightly, and how often a question in each band between two
+    thresholds is right. The threshold belongs where the band below it is right less often than not."""
+    scored = []  # (confidence, right)
+    for model, _, test, x_test in configured_folds(written, real, folds, vectors):
         for p, (_, gold) in zip(model.predict_proba(x_test), test, strict=True):
             scored.append((float(p.max()), model.classes_[int(p.argmax())] == gold))
     print(f"{len(scored)} training questions, 5-fold by site")
@@ -97,8 +106,6 @@ def buttons_table(written: list[tuple[str, str]], real: list[dict], folds: list[
     """Below the fallback threshold the visitor gets three topic buttons. Which three most often include the right
     topic: the classifier's three most likely topics, or its best, then the topics of the passages closest in
     meaning, then its next ones? Counted on the questions below the threshold whose label is a documents topic."""
-    from sklearn.linear_model import LogisticRegression
-
     from bot.content.knowledge import get_knowledge_base
     from bot.content.replies import POPULAR_TOPICS, likely_topics
     from bot.content.retrieval import get_search, passage_text
@@ -107,11 +114,7 @@ def buttons_table(written: list[tuple[str, str]], real: list[dict], folds: list[
     passage_vectors = get_encoder().encode([passage_text(p) for p in search.passages])
     passage_topics = [kb.topics_of_passage(p.id) for p in search.passages]
     below = by_classifier = with_passages = 0
-    for fold in folds:
-        train = written + [(r["text"], r["intent"]) for r in real if r["site"] not in fold]
-        test = [(r["text"], r["intent"]) for r in real if r["site"] in fold]
-        x_train, x_test = features("counts+minilm", [t for t, _ in train], [t for t, _ in test], vectors, 2.0)
-        model = LogisticRegression(C=10.0, max_iter=2000).fit(x_train, [i for _, i in train])
+    for model, _, test, x_test in configured_folds(written, real, folds, vectors):
         for p, (text, gold) in zip(model.predict_proba(x_test), test, strict=True):
             if p.max() >= 0.5 or gold not in kb.topics:
                 continue
@@ -130,14 +133,8 @@ def buttons_table(written: list[tuple[str, str]], real: list[dict], folds: list[
 def knn_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
     """Would a vote of the k nearest training questions (MiniLM cosine, softmax-weighted) help the configured LR head,
     alone or blended with its probabilities? Prints accuracy per k, temperature and blend weight of the LR head."""
-    from sklearn.linear_model import LogisticRegression
-
     rows = []  # (LR probabilities, similarities to the training examples, their class indices, gold index)
-    for fold in folds:
-        train = written + [(r["text"], r["intent"]) for r in real if r["site"] not in fold]
-        test = [(r["text"], r["intent"]) for r in real if r["site"] in fold]
-        x_train, x_test = features("counts+minilm", [t for t, _ in train], [t for t, _ in test], vectors, 2.0)
-        model = LogisticRegression(C=10.0, max_iter=2000).fit(x_train, [i for _, i in train])
+    for model, train, test, x_test in configured_folds(written, real, folds, vectors):
         classes = list(model.classes_)
         labels = np.array([classes.index(i) for _, i in train])
         similarity = np.array([vectors[t] for t, _ in test]) @ np.array([vectors[t] for t, _ in train]).T
