@@ -178,10 +178,11 @@ def main() -> None:
         predicted, classifier_best, replies, seconds = assistant(questions, args.model)
         gold = [r["intent"] for r in rows]
         below = [i for i, p in enumerate(predicted) if p == "nlu_fallback"]
+        topics = topic_passages()
         run[args.system] = {
             "seconds": round(seconds),
             "below_threshold": len(below),
-            "below_threshold_topic_questions": sum(gold[i] in topic_passages() for i in below),
+            "below_threshold_topic_questions": sum(gold[i] in topics for i in below),
             "below_threshold_topic_offered": sum(offered(gold[i], replies[i]) for i in below),
             "classifier_best_accuracy": round(float(np.mean([b == g for b, g in zip(classifier_best, gold, strict=True)])), 3),
             **score(rows, predicted, replies),
