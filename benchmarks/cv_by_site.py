@@ -9,12 +9,14 @@ classifier and its C and dense weight were chosen; the benchmark sites are never
     python benchmarks/cv_by_site.py --fallback   # the fallback threshold of config.yml's classifier
     python benchmarks/cv_by_site.py --knn        # a nearest-neighbour vote blended with the LR head (tried, not kept)
     python benchmarks/cv_by_site.py --buttons    # which topics to offer as buttons below the threshold
+    python benchmarks/cv_by_site.py --several    # only the parts that ask as a message's questions? (tried, not kept)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +132,63 @@ def buttons_table(written: list[tuple[str, str]], real: list[dict], folds: list[
     print(f"  its best + the topics of the passages closest in meaning + its next {with_passages} ({with_passages / below:.2f})")
 
 
+REQUEST_OPENERS = {"tell", "explain", "describe", "please", "pls", "plz", "any", "anything", "info", "information", "help"}
+REQUEST_PHRASES = ("wondering", "i wonder", "curious", "want to know", "like to know", "need to know", "keen to know")
+
+
+def asks(part: str, openers: frozenset[str]) -> bool:
+    """Whether a part of a message asks: a question mark, a question or request word first, or a request phrase."""
+    if part.rstrip().endswith("?"):
+        return True
+    words = re.findall(r"[a-z']+", part.lower().replace("\u2019", "'"))
+    if words and (words[0] in openers or words[0] in REQUEST_OPENERS):
+        return True
+    return any(f" {phrase} " in f" {' '.join(words)} " for phrase in REQUEST_PHRASES)
+
+
+def several_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
+    """Messages the classifier splits into parts: should every part count as a question, or only the parts that ask
+    (a question mark, or a question or request word first)? For each choice: how many messages get two or more
+    answers, and how many of the intents so found are among the question's labels. And when the whole message is
+    below the threshold but exactly one part asks, clearly: how often is that part's intent one of the labels?"""
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.nlu.intent_classifier import split_questions
+    from bot.safety.lexicon import question_words
+
+    openers = question_words()
+    labels = {r["text"]: {r["intent"], *(r.get("also") or [])} for r in real}
+    multi = {r["text"]: split_questions(r["text"], openers) for r in real}
+    multi = {t: parts for t, parts in multi.items() if len(parts) >= 2}
+    part_vectors = dict(zip(*(lambda ps: (ps, get_encoder().encode(ps)))(sorted({p for ps in multi.values() for p in ps})), strict=True))
+    found = {"every part": [0, 0, 0], "asking parts": [0, 0, 0]}  # messages with 2+ intents, intents found, of them labels
+    rescued = [0, 0, 0]  # below the threshold with one clear asking part, that part right, the message's best right
+    for model, train, test, x_test in configured_folds(written, real, folds, vectors):
+        dense = LogisticRegression(C=10.0, max_iter=2000).fit(np.array([vectors[t] for t, _ in train]) * 2.0, [i for _, i in train])
+        for p, (text, _) in zip(model.predict_proba(x_test), test, strict=True):
+            if text not in multi:
+                continue
+            parts = multi[text]
+            q = dense.predict_proba(np.array([part_vectors[part] for part in parts]) * 2.0)
+            clear = [(part, dense.classes_[int(x.argmax())]) for part, x in zip(parts, q, strict=True) if x.max() >= 0.5]
+            for name, kept in (("every part", clear), ("asking parts", [c for c in clear if asks(c[0], openers)])):
+                intents = set(dict.fromkeys(i for _, i in kept))
+                if len(intents) >= 2:
+                    found[name][0] += 1
+                    found[name][1] += len(intents)
+                    found[name][2] += len(intents & labels[text])
+            asking = [c for c in clear if asks(c[0], openers)]
+            if p.max() < 0.5 and len(asking) == 1:
+                rescued[0] += 1
+                rescued[1] += asking[0][1] in labels[text]
+                rescued[2] += model.classes_[int(p.argmax())] in labels[text]
+    print(f"{len(multi)} of {len(real)} training questions split into two or more parts (5-fold by site)")
+    for name, (messages, intents, right) in found.items():
+        print(f"  {name:<13}: {messages} messages get several answers; {right} of their {intents} intents are among the labels")
+    print(f"  below the threshold with exactly one clear asking part: {rescued[0]}; that part's intent is a label for {rescued[1]},")
+    print(f"  the whole message's best intent for {rescued[2]}")
+
+
 def knn_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
     """Would a vote of the k nearest training questions (MiniLM cosine, softmax-weighted) help the configured LR head,
     alone or blended with its probabilities? Prints accuracy per k, temperature and blend weight of the LR head."""
@@ -165,6 +224,7 @@ def main() -> None:
     parser.add_argument("--fallback", action="store_true", help="the fallback threshold table instead of the feature variants")
     parser.add_argument("--knn", action="store_true", help="a nearest-neighbour vote, alone and blended with the LR head")
     parser.add_argument("--buttons", action="store_true", help="which topics to offer as buttons below the threshold")
+    parser.add_argument("--several", action="store_true", help="which parts of a message count as its questions")
     args = parser.parse_args()
     written, real = written_examples(), load_training()
     texts = list(dict.fromkeys([t for t, _ in written] + [r["text"] for r in real]))
@@ -180,6 +240,9 @@ def main() -> None:
         return
     if args.buttons:
         buttons_table(written, real, folds, vectors)
+        return
+    if args.several:
+        several_table(written, real, folds, vectors)
         return
     variants = [
         ("tfidf", 1.0, 10.0),
