@@ -153,6 +153,7 @@ def several_table(written: list[tuple[str, str]], real: list[dict], folds: list[
     below the threshold but exactly one part asks, clearly: how often is that part's intent one of the labels?"""
     from sklearn.linear_model import LogisticRegression
 
+    from bot.content.knowledge import get_knowledge_base
     from bot.nlu.intent_classifier import split_questions
     from bot.safety.lexicon import question_words
 
@@ -163,6 +164,8 @@ def several_table(written: list[tuple[str, str]], real: list[dict], folds: list[
     part_vectors = dict(zip(*(lambda ps: (ps, get_encoder().encode(ps)))(sorted({p for ps in multi.values() for p in ps})), strict=True))
     found = {"every part": [0, 0, 0], "asking parts": [0, 0, 0]}  # messages with 2+ intents, intents found, of them labels
     rescued = [0, 0, 0]  # below the threshold with one clear asking part, that part right, the message's best right
+    one_answerable = [0, 0]  # below the threshold, several intents of which one is answerable; that one a label
+    kb_topics = set(get_knowledge_base().topics) | {"ask_clinic_info", "ask_not_covered"}
     for model, train, test, x_test in configured_folds(written, real, folds, vectors):
         dense = LogisticRegression(C=10.0, max_iter=2000).fit(np.array([vectors[t] for t, _ in train]) * 2.0, [i for _, i in train])
         for p, (text, _) in zip(model.predict_proba(x_test), test, strict=True):
@@ -178,6 +181,11 @@ def several_table(written: list[tuple[str, str]], real: list[dict], folds: list[
                     found[name][1] += len(intents)
                     found[name][2] += len(intents & labels[text])
             asking = [c for c in clear if asks(c[0], openers)]
+            intents = list(dict.fromkeys(i for _, i in clear))
+            answerable = [i for i in intents if i in kb_topics]
+            if p.max() < 0.5 and len(intents) >= 2 and len(answerable) == 1:
+                one_answerable[0] += 1
+                one_answerable[1] += answerable[0] in labels[text]
             if p.max() < 0.5 and len(asking) == 1:
                 rescued[0] += 1
                 rescued[1] += asking[0][1] in labels[text]
@@ -187,6 +195,8 @@ def several_table(written: list[tuple[str, str]], real: list[dict], folds: list[
         print(f"  {name:<13}: {messages} messages get several answers; {right} of their {intents} intents are among the labels")
     print(f"  below the threshold with exactly one clear asking part: {rescued[0]}; that part's intent is a label for {rescued[1]},")
     print(f"  the whole message's best intent for {rescued[2]}")
+    print(f"  below the threshold with several clear intents of which one is answerable: {one_answerable[0]}; that one is a")
+    print(f"  label for {one_answerable[1]}")
 
 
 def knn_table(written: list[tuple[str, str]], real: list[dict], folds: list[set[str]], vectors: dict[str, np.ndarray]) -> None:
