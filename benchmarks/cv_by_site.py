@@ -242,18 +242,11 @@ def main() -> None:
     sites = sorted({r["site"] for r in real})
     np.random.default_rng(0).shuffle(sites)
     folds = [set(sites[i::FOLDS]) for i in range(FOLDS)]
-    if args.fallback:
-        fallback_table(written, real, folds, vectors)
-        return
-    if args.knn:
-        knn_table(written, real, folds, vectors)
-        return
-    if args.buttons:
-        buttons_table(written, real, folds, vectors)
-        return
-    if args.several:
-        several_table(written, real, folds, vectors)
-        return
+    tables = {"fallback": fallback_table, "knn": knn_table, "buttons": buttons_table, "several": several_table}
+    for option, table in tables.items():
+        if getattr(args, option):
+            table(written, real, folds, vectors)
+            return
     variants = [
         ("tfidf", 1.0, 10.0),
         ("minilm", 1.0, 10.0),
